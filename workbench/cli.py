@@ -1,0 +1,222 @@
+"""`python -m workbench VERB ...`: the same operations as the pages, on the same config files.
+
+Configs are YAML files of the typed models (FieldMapping, SplitConfig); user errors print located
+problems and exit 2; programming bugs still raise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+from .problems import ReadError
+
+EXIT_USER_ERROR = 2
+
+
+def _workspace(args):
+    from .workspace import Workspace
+
+    return Workspace(args.workspace, recover=args.verb != "jobs" or args.action != "run")
+
+
+def _print_problems(problems, lang: str, limit: int = 50) -> None:
+    for problem in problems[:limit]:
+        print(f"  {problem.severity}: {problem.located(lang)}")
+    if len(problems) > limit:
+        print(f"  ... {len(problems) - limit} more")
+
+
+def cmd_import(args, ws) -> int:
+    from .data.importer import commit_staged, stage_file
+    from .data.read import ReadOptions
+
+    options = ReadOptions(format=args.format, encoding=args.encoding, sheet=args.sheet)
+    staged = stage_file(ws, args.file, options, display_name=Path(args.file).name)
+    print(f"read {staged.rows} rows from {staged.source} ({staged.info.get('format')}, "
+          f"{staged.info.get('encoding')}); {len(staged.error_rows)} rows with errors")
+    _print_problems(staged.problems, args.lang)
+    if staged.error_rows and not args.drop_bad and not args.keep_bad:
+        print("not imported: fix the file, or pass --drop-bad (drop rows with errors) or --keep-bad")
+        return EXIT_USER_ERROR
+    version = commit_staged(ws, staged.id, args.name or Path(args.file).stem, drop_error_rows=args.drop_bad)
+    print(f"imported {version.rows} rows as {version.ref}")
+    return 0
+
+
+def cmd_validate(args, ws) -> int:
+    from .data.validate import validate_table
+
+    version = ws.resolve(args.ref)
+    report = validate_table(ws.read(version), args.schema, file=version.ref)
+    print(json.dumps(report.summary(), ensure_ascii=False))
+    _print_problems(report.problems, args.lang)
+    return 0 if report.ok else 1
+
+
+def cmd_map(args, ws) -> int:
+    from .data.mapping import FieldMapping, apply_mapping, mapping_problems
+
+    if args.mapping:
+        mapping = FieldMapping(**yaml.safe_load(Path(args.mapping).read_text(encoding="utf-8")))
+    elif args.use:
+        mapping = FieldMapping(**ws.mappings()[args.use])
+    else:
+        mapping = FieldMapping(**dict(item.split("=", 1) for item in args.set or []))
+    version = ws.resolve(args.ref)
+    problems = mapping_problems(version.columns, mapping)
+    if any(p.severity == "error" for p in problems):
+        _print_problems(problems, args.lang)
+        return EXIT_USER_ERROR
+    if args.save_as:
+        ws.save_mapping(args.save_as, mapping.model_dump())
+    new = ws.commit_version(version.dataset_id, apply_mapping(ws.read(version), mapping), version.number,
+                            "map", mapping.model_dump())
+    print(f"mapped -> {new.ref} ({new.rows} rows, columns {', '.join(new.columns)})")
+    return 0
+
+
+def cmd_split(args, ws) -> int:
+    from .data.split import SplitConfig, split_summary, split_table
+
+    values = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) if args.config else {}
+    for key in ("train", "validation", "test", "seed", "stratify", "group"):
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
+    config = SplitConfig(**values)
+    version = ws.resolve(args.ref)
+    table = split_table(ws.read(version), config)
+    new = ws.commit_version(version.dataset_id, table, version.number, "split", config.model_dump())
+    print(f"split -> {new.ref}: {json.dumps(split_summary(table, config.stratify), ensure_ascii=False)}")
+    return 0
+
+
+def cmd_export(args, ws) -> int:
+    from .data.export import export_table
+
+    version = ws.resolve(args.ref)
+    out = export_table(ws.read(version), args.format, Path(args.out), name=args.name or version.dataset_id,
+                       split=args.split)
+    print(f"exported {version.ref} -> {out}")
+    return 0
+
+
+def cmd_datasets(args, ws) -> int:
+    for info in ws.datasets():
+        print(f"{info.id}\t{info.name}\tv{info.head}\t{info.rows} rows")
+    return 0
+
+
+def cmd_versions(args, ws) -> int:
+    for version in ws.versions(ws.resolve(args.ref).dataset_id):
+        print(f"{version.ref}\t{version.op}\tparent={version.parent}\t{version.rows} rows\t"
+              f"{json.dumps(version.params, ensure_ascii=False)[:120]}")
+    return 0
+
+
+def cmd_diff(args, ws) -> int:
+    from .data.diff import diff_tables
+
+    old, new = ws.resolve(args.old), ws.resolve(args.new)
+    result = diff_tables(ws.read(old), ws.read(new))
+    print(json.dumps({"old": old.ref, "new": new.ref, **result.counts}, ensure_ascii=False))
+    return 0
+
+
+def cmd_restore(args, ws) -> int:
+    version = ws.resolve(args.ref)
+    new = ws.restore(version.dataset_id, version.number, ws.dataset(version.dataset_id).head)
+    print(f"restored {version.ref} as {new.ref}")
+    return 0
+
+
+def cmd_stats(args, ws) -> int:
+    from . import jobs
+
+    job_id = jobs.start(ws, "stats", {"ref": args.ref, "tokenizer": args.tokenizer}, f"stats {args.ref}")
+    print(f"started job {job_id}")
+    if args.background:
+        return 0
+    info = jobs.wait(ws, job_id, timeout=24 * 3600)
+    print(json.dumps(info.result, ensure_ascii=False, indent=2)[:4000] if info.result else info.message)
+    return 0 if info.state == "succeeded" else 1
+
+
+def cmd_jobs(args, ws) -> int:
+    from . import jobs
+
+    if args.action == "run":
+        return jobs.run(ws, args.job_id)
+    if args.action == "cancel":
+        print("cancel requested" if jobs.cancel(ws, args.job_id) else "job is not running")
+        return 0
+    if args.action == "resume":
+        jobs.resume(ws, args.job_id)
+        print(f"resumed {args.job_id}")
+        return 0
+    for info in jobs.list_jobs(ws):
+        fraction = f"{100 * info.fraction:.0f}%" if info.fraction is not None else "-"
+        print(f"{info.id}\t{info.kind}\t{info.state}\t{fraction}\t{info.title}\t{info.message}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m workbench", description=__doc__)
+    parser.add_argument("--workspace", default=os.environ.get("WORKBENCH_WORKSPACE", "workspace"))
+    parser.add_argument("--lang", choices=("zh", "en"), default=os.environ.get("WORKBENCH_LANG", "en"))
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    p = verbs.add_parser("import", help="read, validate and save a file as a new dataset")
+    p.add_argument("file"), p.add_argument("--name"), p.add_argument("--format"), p.add_argument("--encoding")
+    p.add_argument("--sheet")
+    p.add_argument("--drop-bad", action="store_true", help="drop rows with errors")
+    p.add_argument("--keep-bad", action="store_true", help="save rows with errors as they are")
+    p = verbs.add_parser("validate", help="check a version against the row schema")
+    p.add_argument("ref"), p.add_argument("--schema", default="auto", choices=("auto", "alpaca", "chat"))
+    p = verbs.add_parser("map", help="map source columns to instruction/input/output/system/history")
+    p.add_argument("ref"), p.add_argument("--mapping", help="YAML file of a FieldMapping")
+    p.add_argument("--use", help="name of a saved mapping"), p.add_argument("--save-as")
+    p.add_argument("--set", nargs="*", help="target=source, e.g. instruction=prompt")
+    p = verbs.add_parser("split", help="assign train/validation/test")
+    p.add_argument("ref"), p.add_argument("--config", help="YAML file of a SplitConfig")
+    for key in ("train", "validation", "test"):
+        p.add_argument(f"--{key}", type=float)
+    p.add_argument("--seed", type=int), p.add_argument("--stratify"), p.add_argument("--group")
+    p = verbs.add_parser("export", help="write a version (or one split) in a training format")
+    p.add_argument("ref"), p.add_argument("--format", required=True), p.add_argument("--out", required=True)
+    p.add_argument("--split"), p.add_argument("--name")
+    verbs.add_parser("datasets", help="list datasets")
+    p = verbs.add_parser("versions", help="version history of a dataset")
+    p.add_argument("ref")
+    p = verbs.add_parser("diff", help="rows added/removed/changed between two versions")
+    p.add_argument("old"), p.add_argument("new")
+    p = verbs.add_parser("restore", help="make an older version the newest (as a new version)")
+    p.add_argument("ref")
+    p = verbs.add_parser("stats", help="validation + length statistics as a background job")
+    p.add_argument("ref"), p.add_argument("--tokenizer"), p.add_argument("--background", action="store_true")
+    p = verbs.add_parser("jobs", help="list, cancel or resume background jobs")
+    p.add_argument("action", nargs="?", default="list", choices=("list", "cancel", "resume", "run"))
+    p.add_argument("job_id", nargs="?")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.verb == "jobs" and args.action != "list" and not args.job_id:
+        print("a job id is needed", file=sys.stderr)
+        return EXIT_USER_ERROR
+    ws = _workspace(args)
+    handler = globals()[f"cmd_{args.verb}"]
+    try:
+        return handler(args, ws)
+    except ReadError as error:
+        print("cannot read the file / 无法读取文件:", file=sys.stderr)
+        _print_problems(error.problems, args.lang)
+        return EXIT_USER_ERROR
+    except (KeyError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR

@@ -1,0 +1,146 @@
+"""Import in two steps: stage (read + validate, nothing listed yet) then commit (fixes, drops → v1).
+
+A staged import lives under `staging/<id>/`: the parsed rows as Parquet and the located problems.
+The user reviews problems, fixes cells or drops bad rows, and only then does a dataset appear. A
+file that cannot be read at all raises `ReadError` and leaves the workspace untouched.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..problems import Problem
+from ..storage import atomic_path, write_json_atomic
+from . import edit
+from .read import ReadOptions, read_file
+from .validate import validate_table
+
+STAGING_MAX_AGE_SECONDS = 7 * 24 * 3600
+
+
+@dataclass
+class StagedImport:
+    id: str
+    folder: Path
+    source: str
+    info: dict
+    problems: list[Problem]
+    counts: dict
+    error_rows: list[int]
+
+    @property
+    def rows_path(self) -> Path:
+        return self.folder / "rows.parquet"
+
+    @property
+    def rows(self) -> int:
+        return int(self.info.get("rows", 0))
+
+    def summary(self) -> dict:
+        return {"staging_id": self.id, "source": self.source, "rows": self.rows,
+                "rows_with_errors": len(self.error_rows), "problems": self.counts,
+                "format": self.info.get("format"), "encoding": self.info.get("encoding")}
+
+
+def stage_file(ws, path: str | Path, options: ReadOptions | None = None, display_name: str | None = None,
+               progress=None) -> StagedImport:
+    """Read and validate a file into a staging folder; raises ReadError when it cannot be read."""
+    display_name = display_name or Path(path).name
+    result = read_file(path, options or ReadOptions(), progress=progress, display_name=display_name)
+    report = validate_table(result.table, "auto", file=display_name)
+    problems = _merge(result.problems, report.problems)
+    error_rows = sorted(set(report.error_rows.tolist())
+                        | {p.row for p in result.problems if p.row is not None and p.severity == "error"})
+    counts = dict(report.counts)
+    for problem in result.problems:
+        counts[problem.code] = counts.get(problem.code, 0) + 1
+    staging_id = uuid.uuid4().hex[:12]
+    folder = ws.root / "staging" / staging_id
+    folder.mkdir(parents=True)
+    with atomic_path(folder / "rows.parquet") as tmp:
+        pq.write_table(result.table, tmp, compression="zstd")
+    staged = StagedImport(staging_id, folder, display_name, {**result.info, "rows": result.table.num_rows,
+                          "schema": report.schema, "path": str(path)}, problems, counts, error_rows)
+    write_json_atomic(folder / "meta.json", {
+        "source": display_name, "info": staged.info, "counts": counts, "error_rows": error_rows,
+        "problems": [p.to_dict() for p in problems], "created_at": time.time()})
+    return staged
+
+
+def _merge(first: list[Problem], second: list[Problem]) -> list[Problem]:
+    seen, merged = set(), []
+    for problem in first + second:
+        key = (problem.code, problem.line, problem.row, problem.field)
+        if key not in seen:
+            seen.add(key)
+            merged.append(problem)
+    return merged
+
+
+def load_staged(ws, staging_id: str) -> StagedImport:
+    folder = ws.root / "staging" / Path(staging_id).name
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    return StagedImport(Path(staging_id).name, folder, meta["source"], meta["info"],
+                        [Problem.from_dict(p) for p in meta["problems"]], meta["counts"], meta["error_rows"])
+
+
+def staged_rows(staged: StagedImport, row_ids: list[int] | None = None, limit: int = 200) -> pa.Table:
+    """Rows of a staged import (those with the given ids, or the first `limit`)."""
+    table = pq.read_table(staged.rows_path, memory_map=True)
+    if row_ids is None:
+        return table.slice(0, limit)
+    mask = np.isin(table.column("_id").to_numpy(), np.asarray(row_ids[:limit], dtype=np.int64))
+    return table.filter(pa.array(mask))
+
+
+def remaining_errors(staged: StagedImport, table: pa.Table, fixed: dict[int, dict]) -> set[int]:
+    """Rows still in error after fixes: read problems on unfixed cells plus a fresh validation."""
+    unresolved = {p.row for p in staged.problems if p.row is not None and p.severity == "error"
+                  and p.code not in ("missing_field", "empty_value", "history_shape", "messages_shape")
+                  and p.field not in fixed.get(p.row, {})}
+    return unresolved | set(validate_table(table, "auto").error_rows.tolist())
+
+
+def commit_staged(ws, staging_id: str, name: str, drop_error_rows: bool = False,
+                  fixes: dict[int, dict] | None = None, description: str = ""):
+    """Create the dataset (version 1) from a staged import with the user's fixes and drops."""
+    staged = load_staged(ws, staging_id)
+    table = pq.read_table(staged.rows_path)
+    fixes = {int(k): v for k, v in (fixes or {}).items()}
+    if fixes:
+        table = edit.update_rows(table, fixes)
+    errors = remaining_errors(staged, table, fixes)
+    dropped = 0
+    if drop_error_rows and errors:
+        before = table.num_rows
+        table = edit.delete_rows(table, sorted(errors))
+        dropped = before - table.num_rows
+    params = {"source": staged.source, "format": staged.info.get("format"),
+              "encoding": staged.info.get("encoding"), "sheet": staged.info.get("sheet"),
+              "rows_read": staged.rows, "fixed_rows": len(fixes), "dropped_rows": dropped,
+              "rows_with_errors_kept": 0 if drop_error_rows else len(errors),
+              "problems": staged.counts}
+    version = ws.create_dataset(name or Path(staged.source).stem, table, "import", params, description)
+    shutil.rmtree(staged.folder, ignore_errors=True)
+    return version
+
+
+def discard_staged(ws, staging_id: str) -> None:
+    shutil.rmtree(ws.root / "staging" / Path(staging_id).name, ignore_errors=True)
+
+
+def remove_old_staging(ws) -> int:
+    removed = 0
+    for folder in (ws.root / "staging").iterdir():
+        if folder.is_dir() and time.time() - folder.stat().st_mtime > STAGING_MAX_AGE_SECONDS:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed

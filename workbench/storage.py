@@ -1,0 +1,87 @@
+"""Atomic file writes: write a temp file beside the target, fsync, rename. Readers never see half a file."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+TMP_PREFIX = ".tmp-"
+
+
+@contextmanager
+def atomic_path(target: Path):
+    """Yield a temp path beside `target`; on success it is fsynced and renamed onto `target`."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}-{target.name}"
+    try:
+        yield tmp
+        if tmp.is_file():
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+    finally:
+        if tmp.exists() and tmp.is_file():
+            tmp.unlink()
+
+
+def write_text_atomic(target: Path, text: str) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(target: Path, data) -> None:
+    write_text_atomic(target, json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_temp_files(root: Path, min_age_seconds: float = 3600) -> int:
+    """Delete temp files left by a process killed mid-write; returns how many.
+
+    Only old ones: a young temp file may belong to another process writing right now.
+    """
+    import time
+
+    removed = 0
+    for path in Path(root).rglob(f"{TMP_PREFIX}*"):
+        if path.is_file() and time.time() - path.stat().st_mtime >= min_age_seconds:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def safe_name(name: str, default: str = "file", max_length: int = 80) -> str:
+    """A file-system-safe name: no folders, no dots at the start, no control characters.
+
+    Chinese and other letters are kept; `../../etc/passwd` becomes `etc_passwd`.
+    """
+    name = unicodedata.normalize("NFC", str(name)).replace("\\", "/")
+    parts = [p for p in name.split("/") if p not in ("", ".", "..")]
+    name = "_".join(parts)
+    name = "".join(ch if (ch.isalnum() or ch in "-_. ") else "_" for ch in name)
+    name = re.sub(r"[\s_]+", "_", name).strip("._ -")
+    return name[:max_length] or default
+
+
+def slug(name: str, default: str = "dataset") -> str:
+    """An ASCII identifier for ids and folder names."""
+    text = re.sub(r"[^A-Za-z0-9]+", "-", str(name)).strip("-").lower()
+    return text[:40] or default
+
+
+def inside(root: Path, path: Path) -> bool:
+    """True when `path` resolves inside `root` (guards every write the workspace makes)."""
+    root, path = Path(root).resolve(), Path(path).resolve()
+    return path == root or root in path.parents
