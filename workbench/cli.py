@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from .problems import ReadError
+from .workspace import StaleVersionError
 
 EXIT_USER_ERROR = 2
 
@@ -32,16 +33,19 @@ def _print_problems(problems, lang: str, limit: int = 50) -> None:
 
 
 def cmd_import(args, ws) -> int:
-    from .data.importer import commit_staged, stage_file
+    from .data.importer import commit_staged, discard_staged, stage_file
     from .data.read import ReadOptions
 
     options = ReadOptions(format=args.format, encoding=args.encoding, sheet=args.sheet)
     staged = stage_file(ws, args.file, options, display_name=Path(args.file).name)
     print(f"read {staged.rows} rows from {staged.source} ({staged.info.get('format')}, "
-          f"{staged.info.get('encoding')}); {len(staged.error_rows)} rows with errors")
+          f"{staged.info.get('encoding')}); {len(staged.error_rows)} rows with errors, "
+          f"{staged.lines_skipped} unreadable lines")
     _print_problems(staged.problems, args.lang)
-    if staged.error_rows and not args.drop_bad and not args.keep_bad:
-        print("not imported: fix the file, or pass --drop-bad (drop rows with errors) or --keep-bad")
+    if (staged.error_rows or staged.lines_skipped) and not args.drop_bad and not args.keep_bad:
+        print("not imported: fix the file, or pass --drop-bad (drop rows with errors and unreadable lines) "
+              "or --keep-bad (keep rows with errors; unreadable lines are still left out)")
+        discard_staged(ws, staged.id)
         return EXIT_USER_ERROR
     version = commit_staged(ws, staged.id, args.name or Path(args.file).stem, drop_error_rows=args.drop_bad)
     print(f"imported {version.rows} rows as {version.ref}")
@@ -49,17 +53,17 @@ def cmd_import(args, ws) -> int:
 
 
 def cmd_validate(args, ws) -> int:
-    from .data.validate import validate_table
+    from .data.operations import validate_version
 
-    version = ws.resolve(args.ref)
-    report = validate_table(ws.read(version), args.schema, file=version.ref)
+    report = validate_version(ws, ws.resolve(args.ref), args.schema)
     print(json.dumps(report.summary(), ensure_ascii=False))
     _print_problems(report.problems, args.lang)
     return 0 if report.ok else 1
 
 
 def cmd_map(args, ws) -> int:
-    from .data.mapping import FieldMapping, apply_mapping, mapping_problems
+    from .data.mapping import FieldMapping
+    from .data.operations import map_fields
 
     if args.mapping:
         mapping = FieldMapping(**yaml.safe_load(Path(args.mapping).read_text(encoding="utf-8")))
@@ -67,40 +71,31 @@ def cmd_map(args, ws) -> int:
         mapping = FieldMapping(**ws.mappings()[args.use])
     else:
         mapping = FieldMapping(**dict(item.split("=", 1) for item in args.set or []))
-    version = ws.resolve(args.ref)
-    problems = mapping_problems(version.columns, mapping)
-    if any(p.severity == "error" for p in problems):
-        _print_problems(problems, args.lang)
-        return EXIT_USER_ERROR
-    if args.save_as:
-        ws.save_mapping(args.save_as, mapping.model_dump())
-    new = ws.commit_version(version.dataset_id, apply_mapping(ws.read(version), mapping), version.number,
-                            "map", mapping.model_dump())
+    new = map_fields(ws, ws.resolve(args.ref), mapping, save_as=args.save_as)
     print(f"mapped -> {new.ref} ({new.rows} rows, columns {', '.join(new.columns)})")
     return 0
 
 
 def cmd_split(args, ws) -> int:
-    from .data.split import SplitConfig, split_summary, split_table
+    from .data.operations import split_version
+    from .data.split import SplitConfig, split_summary
 
     values = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) if args.config else {}
     for key in ("train", "validation", "test", "seed", "stratify", "group"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     config = SplitConfig(**values)
-    version = ws.resolve(args.ref)
-    table = split_table(ws.read(version), config)
-    new = ws.commit_version(version.dataset_id, table, version.number, "split", config.model_dump())
-    print(f"split -> {new.ref}: {json.dumps(split_summary(table, config.stratify), ensure_ascii=False)}")
+    new = split_version(ws, ws.resolve(args.ref), config)
+    summary = split_summary(ws.read(new), config.stratify)
+    print(f"split -> {new.ref}: {json.dumps(summary, ensure_ascii=False)}")
     return 0
 
 
 def cmd_export(args, ws) -> int:
-    from .data.export import export_table
+    from .data.operations import export_version
 
     version = ws.resolve(args.ref)
-    out = export_table(ws.read(version), args.format, Path(args.out), name=args.name or version.dataset_id,
-                       split=args.split)
+    out = export_version(ws, version, args.format, split=args.split, out=Path(args.out))
     print(f"exported {version.ref} -> {out}")
     return 0
 
@@ -188,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int), p.add_argument("--stratify"), p.add_argument("--group")
     p = verbs.add_parser("export", help="write a version (or one split) in a training format")
     p.add_argument("ref"), p.add_argument("--format", required=True), p.add_argument("--out", required=True)
-    p.add_argument("--split"), p.add_argument("--name")
+    p.add_argument("--split")
     verbs.add_parser("datasets", help="list datasets")
     p = verbs.add_parser("versions", help="version history of a dataset")
     p.add_argument("ref")
@@ -217,6 +212,6 @@ def main(argv: list[str] | None = None) -> int:
         print("cannot read the file / 无法读取文件:", file=sys.stderr)
         _print_problems(error.problems, args.lang)
         return EXIT_USER_ERROR
-    except (KeyError, ValueError) as error:
+    except (KeyError, ValueError, StaleVersionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

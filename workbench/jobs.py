@@ -50,6 +50,7 @@ def job_kind(name: str, resumable: bool = False):
 
 def _load_kinds() -> None:
     # Importing the modules registers their kinds; kept lazy so the catalog loads fast.
+    from . import models as _models  # noqa: F401
     from .data import jobs as _data_jobs  # noqa: F401
 
 
@@ -207,12 +208,16 @@ def wait(ws, job_id: str, timeout: float = 120.0, poll: float = 0.1) -> JobInfo:
 def mark_dead_jobs(ws) -> int:
     """Jobs marked active whose process is gone become interrupted. Returns how many."""
     count = 0
-    for r in ws._query("SELECT id, pid, pid_started, state, created_at FROM jobs WHERE state IN ('queued','running')"):
+    for r in ws._query("SELECT id, pid, pid_started, state, created_at, cancel_requested FROM jobs"
+                       " WHERE state IN ('queued','running')"):
         if r["pid"] is None and time.time() - r["created_at"] < 30:
             continue  # being spawned right now
         if r["pid"] is None or not _alive(r["pid"], r["pid_started"]):
-            _finish(ws, r["id"], "interrupted", message="the process stopped unexpectedly / 进程意外停止",
-                    only_if_active=True)
+            if r["cancel_requested"]:  # stopped by the cancel before it could record it
+                _finish(ws, r["id"], "cancelled", message="cancelled / 已取消", only_if_active=True)
+            else:
+                _finish(ws, r["id"], "interrupted", message="the process stopped unexpectedly / 进程意外停止",
+                        only_if_active=True)
             count += 1
     return count
 

@@ -43,6 +43,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "sheet_not_found": ("Sheet '{sheet}' not found; sheets: {names}.", "找不到工作表“{sheet}”；现有工作表：{names}。"),
     "rows_skipped_empty": ("{count} empty rows were skipped.", "已跳过 {count} 个空行。"),
+    "row_too_many_fields": (
+        "Row has {found} fields but the header has {expected} columns; the row was skipped.",
+        "该行有 {found} 个字段，但表头只有 {expected} 列；已跳过该行。",
+    ),
+    "row_too_few_fields": (
+        "Row has {found} fields but the header has {expected} columns; the missing cells were left empty.",
+        "该行只有 {found} 个字段，而表头有 {expected} 列；缺少的单元格留空。",
+    ),
+    "problems_not_listed": ("{count} more '{kind}' problems are not listed.", "另有 {count} 个“{kind}”问题未列出。"),
     "missing_field": ("Required field '{field}' is missing.", "缺少必填字段“{field}”。"),
     "missing_column": (
         "Column '{field}' does not exist; map your columns to the {schema} fields first.",
@@ -58,6 +67,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_long": (
         "Field '{field}' has {length} characters (limit {limit}).",
         "字段“{field}”有 {length} 个字符（上限 {limit}）。",
+    ),
+    "mapping_unknown_column": (
+        "Field '{field}' is mapped to column '{column}', which does not exist (columns: {columns}).",
+        "字段“{field}”映射到的列“{column}”不存在（现有列：{columns}）。",
+    ),
+    "mapping_required": (
+        "Field '{field}' is required: map a column to it or give a fixed text.",
+        "字段“{field}”为必填：请为它映射一列或填写固定文本。",
+    ),
+    "mapping_column_and_constant": (
+        "Field '{field}' has both a column ('{column}') and a fixed text; the column is used.",
+        "字段“{field}”同时设置了列（“{column}”）和固定文本；将使用该列。",
     ),
 }
 

@@ -44,9 +44,14 @@ class StagedImport:
     def rows(self) -> int:
         return int(self.info.get("rows", 0))
 
+    @property
+    def lines_skipped(self) -> int:
+        """Source lines/rows that could not be read at all (broken JSONL lines, malformed CSV rows)."""
+        return int(self.info.get("rows_skipped", 0))
+
     def summary(self) -> dict:
         return {"staging_id": self.id, "source": self.source, "rows": self.rows,
-                "rows_with_errors": len(self.error_rows), "problems": self.counts,
+                "rows_with_errors": len(self.error_rows), "lines_skipped": self.lines_skipped, "problems": self.counts,
                 "format": self.info.get("format"), "encoding": self.info.get("encoding")}
 
 
@@ -125,7 +130,7 @@ def commit_staged(ws, staging_id: str, name: str, drop_error_rows: bool = False,
         dropped = before - table.num_rows
     params = {"source": staged.source, "format": staged.info.get("format"),
               "encoding": staged.info.get("encoding"), "sheet": staged.info.get("sheet"),
-              "rows_read": staged.rows, "fixed_rows": len(fixes), "dropped_rows": dropped,
+              "rows_read": staged.rows, "lines_skipped": staged.lines_skipped, "fixed_rows": len(fixes), "dropped_rows": dropped,
               "rows_with_errors_kept": 0 if drop_error_rows else len(errors),
               "problems": staged.counts}
     version = ws.create_dataset(name or Path(staged.source).stem, table, "import", params, description)
@@ -144,3 +149,40 @@ def remove_old_staging(ws) -> int:
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed
+
+
+BACKGROUND_BYTES = 20 * 1024 * 1024  # bigger files are read by a background job with progress
+
+
+def should_run_in_background(path: str | Path) -> bool:
+    path = Path(path)
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else (
+        path.stat().st_size if path.exists() else 0)
+    return size > BACKGROUND_BYTES
+
+
+def save_upload(ws, filename: str, stream, chunk_bytes: int = 1 << 20) -> Path:
+    """Copy an uploaded file object to the workspace in chunks (sanitized name, never outside)."""
+    target = ws.path_for_upload(filename)
+    stream.seek(0)
+    with atomic_path(target) as tmp, open(tmp, "wb") as out:
+        shutil.copyfileobj(stream, out, chunk_bytes)
+    return target
+
+
+def cell_changes(before, after) -> dict[int, dict]:
+    """Edited cells between two DataFrames with an `_id` column: {row_id: {column: new value}}."""
+    changes: dict[int, dict] = {}
+    columns = [c for c in before.columns if not str(c).startswith("_")]
+    for (_, old), (_, new) in zip(before.iterrows(), after.iterrows()):
+        for column in columns:
+            old_value, new_value = _cell(old[column]), _cell(new[column])
+            if old_value != new_value:
+                changes.setdefault(int(old["_id"]), {})[column] = new_value
+    return changes
+
+
+def _cell(value):
+    import pandas as pd
+
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)

@@ -1,0 +1,56 @@
+"""Home: the workspace at a glance and the first steps for a new user."""
+import pandas as pd
+import streamlit as st
+
+from ui.common import t, workspace
+from workbench import jobs
+from workbench.samples import load_sample
+
+ws = workspace()
+st.title(t("home.title"))
+st.caption(t("home.caption"))
+st.caption(f"📁 `{ws.root}`")
+
+datasets = ws.datasets()
+recent = jobs.list_jobs(ws, limit=10)
+runs, reports = ws.runs(), ws.reports()
+cols = st.columns(5)
+cols[0].metric(t("home.datasets"), len(datasets))
+cols[1].metric(t("home.versions"), sum(d.versions for d in datasets))
+cols[2].metric(t("home.jobs"), sum(1 for j in recent if j.state in jobs.ACTIVE))
+cols[3].metric(t("home.runs"), len(runs))
+cols[4].metric(t("home.reports"), len(reports))
+
+with st.container(border=True):
+    st.subheader(t("home.start"))
+    st.markdown(t("home.steps"))
+    if st.button(t("home.sample"), key="load_sample", type="primary"):
+        version = load_sample(ws)
+        st.session_state["current_dataset"] = version.dataset_id
+        st.success(t("home.sample_done", ref=version.ref))
+    st.page_link("pages/import_data.py", label=t("nav.import"), icon="📥")
+
+st.subheader(t("home.datasets"))
+if datasets:
+    st.dataframe(pd.DataFrame([{"id": d.id, "name": d.name, "rows": d.rows, "version": d.head,
+                                "versions": d.versions, "created": pd.Timestamp(d.created_at, unit="s")}
+                               for d in datasets]), hide_index=True, width="stretch")
+else:
+    st.info(t("home.no_datasets"))
+
+left, right = st.columns(2)
+with left:
+    st.subheader(t("home.recent_jobs"))
+    if recent:
+        st.dataframe(pd.DataFrame([{"id": j.id, "title": j.title, "state": j.state,
+                                    "progress": j.fraction} for j in recent]),
+                     hide_index=True, width="stretch",
+                     column_config={"progress": st.column_config.ProgressColumn(min_value=0, max_value=1)})
+    else:
+        st.caption(t("jobs.none"))
+with right:
+    st.subheader(t("home.runs"))
+    if runs:
+        st.dataframe(pd.DataFrame(runs), hide_index=True, width="stretch")
+    else:
+        st.caption(t("home.no_runs"))

@@ -1,0 +1,44 @@
+"""Workbench entry point: navigation, sidebar (workspace, language, running jobs)."""
+import os
+
+import streamlit as st
+
+from ui.common import job_card, lang, t, workspace
+from workbench import jobs
+from workbench.i18n import LANGUAGES
+
+st.set_page_config(page_title="Workbench", page_icon="🛠️", layout="wide")
+
+with st.sidebar:
+    st.selectbox(t("side.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
+                 index=list(LANGUAGES).index(lang()))
+    st.text_input(t("side.workspace"), key="workspace_root",
+                  value=st.session_state.get("workspace_root") or os.environ.get("WORKBENCH_WORKSPACE", "workspace"))
+
+
+@st.fragment(run_every=2)
+def running_jobs() -> None:
+    st.subheader(t("side.jobs"))
+    active = jobs.list_jobs(workspace(), jobs.ACTIVE)
+    if not active:
+        st.caption(t("side.no_jobs"))
+    for info in active:
+        job_card(info)
+
+
+with st.sidebar:
+    running_jobs()
+
+pages = {
+    "": [st.Page("pages/home.py", title=t("nav.home"), icon="🏠", default=True)],
+    t("nav.group.data"): [
+        st.Page("pages/import_data.py", title=t("nav.import"), icon="📥", url_path="import"),
+        st.Page("pages/datasets.py", title=t("nav.datasets"), icon="🗂️", url_path="datasets"),
+        st.Page("pages/versions.py", title=t("ds.versions"), icon="🕘", url_path="versions"),
+        st.Page("pages/map_fields.py", title=t("nav.map"), icon="🔀", url_path="map"),
+        st.Page("pages/split.py", title=t("nav.split"), icon="✂️", url_path="split"),
+        st.Page("pages/export.py", title=t("nav.export"), icon="📦", url_path="export"),
+    ],
+    t("nav.group.system"): [st.Page("pages/jobs.py", title=t("nav.jobs"), icon="⚙️", url_path="jobs")],
+}
+st.navigation(pages).run()

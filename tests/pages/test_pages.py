@@ -1,0 +1,133 @@
+"""Every page renders, its main action works, and bad input shows a located error (AppTest)."""
+import json
+
+import pyarrow as pa
+from streamlit.testing.v1 import AppTest
+
+from tests.pages.conftest import ROOT, TIMEOUT, no_errors, page
+from workbench import jobs
+
+
+def sample(ws):
+    from workbench.samples import load_sample
+
+    return load_sample(ws)
+
+
+def test_app_opens_on_home_with_navigation(app_env):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    no_errors(at)
+    assert any("Workbench" in t.value for t in at.title)
+
+
+def test_home_loads_the_sample_in_one_click(app_env):
+    at = page("home").run()
+    no_errors(at)
+    at.button(key="load_sample").click().run()
+    no_errors(at)
+    assert app_env.datasets()[0].rows == 37
+    assert any("Loaded the sample" in s.value for s in at.success)
+
+
+def test_import_by_path_checks_fixes_and_saves(app_env, tmp_path):
+    data = tmp_path / "messy.jsonl"
+    data.write_text('{"instruction": "问一", "output": "答一"}\n{"instruction": "  ", "output": "答二"}\n'
+                    '{"instruction": "问三", "output": "答三"}\n', encoding="utf-8")
+    at = page("import_data").run()
+    at.text_input(key="import_path").input(str(data)).run()
+    at.button(key="check").click().run()
+    no_errors(at)
+    assert any("3 rows read" in i.value for i in at.info)
+    assert at.checkbox(key="drop_bad").value  # bad rows are dropped by default
+    at.text_input(key="dataset_name").input("messy").run()
+    at.button(key="save").click().run()
+    no_errors(at)
+    version = app_env.datasets()[0]
+    assert (version.name, version.rows) == ("messy", 2)
+
+
+def test_import_of_a_broken_file_shows_where(app_env, tmp_path):
+    data = tmp_path / "broken.json"
+    data.write_text('[\n  {"instruction": "a", "output": "b"},\n  {"instruction": "c" "output": "d"}\n]',
+                    encoding="utf-8")
+    at = page("import_data").run()
+    at.text_input(key="import_path").input(str(data)).run()
+    at.button(key="check").click().run()
+    no_errors(at)
+    assert at.error and "cannot be read" in at.error[0].value
+    shown = at.dataframe[0].value
+    assert int(shown["line"].iloc[0]) == 3
+    assert app_env.datasets() == []
+
+
+def test_datasets_page_browses_searches_edits_and_deletes(app_env):
+    version = sample(app_env)
+    at = page("datasets").run()
+    no_errors(at)
+    assert len(at.dataframe[0].value) == 37
+    at.text_input(key="ds_search").input("物流").run()
+    assert len(at.dataframe[0].value) == 1
+    at.number_input(key="ds_edit_id").set_value(0).run()
+    at.text_area(key="ds_edit_0_text").input("改过的评论").run()
+    at.button(key="ds_edit_save").click().run()
+    no_errors(at)
+    head = app_env.version(version.dataset_id)
+    assert head.number == 2 and app_env.read(head).column("text")[0].as_py() == "改过的评论"
+    at.text_input(key="ds_delete_ids").input("1, 2").run()
+    at.button(key="ds_delete").click().run()
+    assert app_env.version(version.dataset_id).rows == 35
+
+
+def test_row_text_is_shown_as_text_not_html(app_env):
+    sample(app_env)
+    at = page("datasets").run()
+    texts = at.dataframe[0].value["text"].astype(str).tolist()
+    assert any("<script>alert(1)</script>" in text for text in texts)  # kept literally in a data grid
+    assert not any("<script>" in m.value for m in at.markdown)
+
+
+def test_map_split_export_flow(app_env):
+    sample(app_env)
+    at = page("map_fields").run()
+    no_errors(at)
+    assert at.selectbox(key="map_instruction_None").value == "prompt"
+    assert any("<|im_start|>" in c.value for c in at.code)
+    at.button(key="map_apply").click().run()
+    no_errors(at)
+    mapped = app_env.version(app_env.datasets()[0].id)
+    assert {"instruction", "input", "output"} <= set(mapped.columns)
+
+    at = page("split").run()
+    no_errors(at)
+    at.selectbox(key="split_stratify").select("output").run()
+    at.button(key="split_save").click().run()
+    no_errors(at)
+    split = app_env.version(mapped.dataset_id)
+    assert set(split.splits) == {"train", "validation", "test"}
+
+    at = page("export").run()
+    at.selectbox(key="export_format").select("llamafactory").run()
+    at.button(key="export_prepare").click().run()
+    no_errors(at)
+    assert at.get("download_button")
+
+
+def test_versions_page_diffs_and_restores(app_env):
+    version = sample(app_env)
+    from workbench.data import operations
+
+    operations.delete_rows(app_env, version, [0, 1, 2])
+    at = page("versions").run()
+    no_errors(at)
+    assert any(m.value == "3" for m in at.metric if m.label == "removed")
+    at.button(key="ver_restore_button").click().run()
+    assert app_env.version(version.dataset_id).rows == 37
+
+
+def test_jobs_page_shows_a_job(app_env):
+    version = sample(app_env)
+    job_id = jobs.start(app_env, "stats", {"ref": version.ref}, "stats sample")
+    jobs.wait(app_env, job_id)
+    at = page("jobs").run()
+    no_errors(at)
+    assert job_id in at.dataframe[0].value["id"].tolist()

@@ -1,0 +1,93 @@
+"""Background jobs: real detached processes; cancel, kill -9, restart and resume from a checkpoint."""
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from workbench import jobs
+from workbench.workspace import Workspace
+
+
+def big_version(ws, rows=300_000):
+    words = np.array(["甄嬛", "皇上", "hello", "world", "娘娘万福"])
+    text = words[np.arange(rows) % 5]
+    table = pa.table({"instruction": pa.array(text), "output": pa.array(np.char.add(text, "。"))})
+    return ws.create_dataset("big", table)
+
+
+def wait_for(predicate, timeout=60, poll=0.02):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError("condition not reached in time")
+
+
+def test_stats_job_runs_in_the_background_and_reports(ws):
+    version = ws.create_dataset("small", pa.table({"instruction": ["a", " "], "output": ["b", "c"]}))
+    job_id = jobs.start(ws, "stats", {"ref": version.ref}, "stats small")
+    info = jobs.wait(ws, job_id)
+    assert info.state == "succeeded", info.log_tail()
+    assert info.result["rows"] == 2 and info.result["problem_counts"] == {"empty_value": 1}
+    assert info.result["stats"]["fields"]["instruction"]["chars"]["count"] == 2
+    assert (version.path.parent / "stats-v00001.json").exists()
+    assert "finished" in info.log_tail()
+    assert info.fraction == 1.0
+
+
+def test_cancel_then_resume_continues_from_the_checkpoint(ws):
+    version = big_version(ws)
+    job_id = jobs.start(ws, "stats", {"ref": version.ref, "step_rows": 2_000}, "stats big")
+    wait_for(lambda: jobs.get(ws, job_id).done > 0)
+    assert jobs.cancel(ws, job_id)
+    info = wait_for(lambda: (i := jobs.get(ws, job_id)).state in jobs.FINISHED and i)
+    assert info.state == "cancelled" and 0 < info.done < version.rows
+    assert info.resumable
+    stopped_at = json.loads((info.folder / "checkpoint.json").read_text())["next_row"]
+    jobs.resume(ws, job_id)
+    info = jobs.wait(ws, job_id)
+    assert info.state == "succeeded" and info.attempts == 2
+    assert f"resuming from row {stopped_at}" in info.log_tail(50)
+    assert info.result["stats"]["fields"]["instruction"]["chars"]["count"] == version.rows  # nothing counted twice
+
+
+def test_killed_job_is_interrupted_then_resumes_after_an_app_restart(tmp_path):
+    root = tmp_path / "ws"
+    ws = Workspace(root)
+    version = big_version(ws)
+    job_id = jobs.start(ws, "stats", {"ref": version.ref, "step_rows": 2_000}, "stats big")
+    wait_for(lambda: jobs.get(ws, job_id).done > 0)
+    os.kill(jobs.get(ws, job_id).pid, signal.SIGKILL)
+    time.sleep(0.3)
+    restarted = Workspace(root)  # what the app does when it starts again
+    info = jobs.get(restarted, job_id)
+    assert info.state == "interrupted" and info.resumable
+    jobs.resume(restarted, job_id)
+    info = jobs.wait(restarted, job_id)
+    assert info.state == "succeeded"
+    assert "resuming from row" in info.log_tail(50)
+    assert info.result["stats"]["fields"]["output"]["chars"]["count"] == version.rows
+
+
+def test_import_check_job_stages_a_file_or_reports_why_not(ws, tmp_path):
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"instruction": "问", "output": "答"}\n', encoding="utf-8")
+    info = jobs.wait(ws, jobs.start(ws, "import_check", {"path": str(good), "display_name": "good.jsonl"}))
+    assert info.state == "succeeded" and info.result["ok"] and info.result["rows"] == 1
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"instruction": "a",}]', encoding="utf-8")
+    info = jobs.wait(ws, jobs.start(ws, "import_check", {"path": str(bad), "display_name": "bad.json"}))
+    assert info.state == "succeeded" and not info.result["ok"]
+    assert info.result["problems"][0]["line"] == 1
+    assert ws.datasets() == []  # nothing was imported
+
+
+def test_unknown_job_kind_is_refused(ws):
+    with pytest.raises(ValueError):
+        jobs.start(ws, "no-such-kind", {})

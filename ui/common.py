@@ -1,0 +1,105 @@
+"""Shared page pieces: the workspace handle, language, problem tables, version pickers, job status."""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import streamlit as st
+
+from workbench import jobs
+from workbench.i18n import duration, t as translate
+from workbench.problems import problems_table
+from workbench.workspace import Workspace
+
+
+@st.cache_resource(show_spinner=False)
+def _open_workspace(root: str) -> Workspace:
+    return Workspace(root)  # recovery (dead jobs, temp files) runs once per app process
+
+
+def workspace() -> Workspace:
+    root = st.session_state.get("workspace_root") or os.environ.get("WORKBENCH_WORKSPACE", "workspace")
+    return _open_workspace(str(root))
+
+
+def lang() -> str:
+    return st.session_state.get("lang", os.environ.get("WORKBENCH_LANG", "zh"))
+
+
+def t(key: str, **values) -> str:
+    return translate(key, lang(), **values)
+
+
+def show_problems(problems, height: int = 300) -> None:
+    """Problems as a table in the user's language (text only, never HTML)."""
+    if not problems:
+        st.success(t("common.no_problems"))
+        return
+    frame = problems_table(problems)
+    message = "message_zh" if lang() == "zh" else "message_en"
+    other = "message_en" if lang() == "zh" else "message_zh"
+    st.dataframe(frame[["severity", "file", "line", "row", "field", message, other]],
+                 hide_index=True, width="stretch", height=height)
+
+
+def saved(new_version, key: str, next_page: tuple[str, str] | None = None) -> None:
+    """After a save: select the new version, keep the message across the rerun, rerun."""
+    st.session_state.pop(f"{key}_version_{new_version.dataset_id}", None)
+    st.session_state["flash"] = (t("common.saved_version", ref=new_version.ref), next_page)
+    st.rerun()
+
+
+def show_flash() -> None:
+    if "flash" in st.session_state:
+        message, next_page = st.session_state.pop("flash")
+        st.success(message)
+        if next_page:
+            st.page_link(next_page[0], label=next_page[1])
+
+
+def pick_version(key: str, label_suffix: str = ""):
+    """Dataset + version selectors; returns the VersionInfo (None when the workspace is empty)."""
+    show_flash()
+    ws = workspace()
+    datasets = ws.datasets()
+    if not datasets:
+        st.info(t("common.pick_dataset"))
+        return None
+    ids = [d.id for d in datasets]
+    default = ids.index(st.session_state["current_dataset"]) if st.session_state.get("current_dataset") in ids else 0
+    left, right = st.columns([3, 1])
+    names = {d.id: f"{d.name} ({d.id}, {d.rows:,} {t('common.rows')})" for d in datasets}
+    dataset_id = left.selectbox(t("common.dataset") + label_suffix, ids, index=default,
+                                format_func=names.get, key=f"{key}_dataset")
+    st.session_state["current_dataset"] = dataset_id
+    versions = ws.versions(dataset_id)
+    numbers = [v.number for v in reversed(versions)]
+    labels = {v.number: f"v{v.number} · {v.op}" for v in versions}
+    number = right.selectbox(t("common.version"), numbers, format_func=labels.get, key=f"{key}_version_{dataset_id}")
+    return ws.version(dataset_id, number)
+
+
+def rows_frame(table) -> pd.DataFrame:
+    """A pyarrow table as a DataFrame for display (strings stay strings)."""
+    return table.to_pandas(types_mapper=pd.ArrowDtype) if table.num_rows else table.to_pandas()
+
+
+def job_card(info, show_log: bool = True) -> None:
+    """Progress, ETA, state, log tail and cancel/resume for one job."""
+    fraction = info.fraction
+    label = f"{info.title} · {info.state}"
+    if info.state == "running" and fraction is not None:
+        label += f" · {fraction:.0%} · " + t("job.eta", eta=duration(info.eta_seconds))
+    st.progress(fraction or 0.0, text=label)
+    if info.message:
+        st.caption(info.message)
+    columns = st.columns(2)
+    if info.state in jobs.ACTIVE and columns[0].button(t("job.cancel"), key=f"cancel_{info.id}"):
+        jobs.cancel(workspace(), info.id)
+        st.rerun()
+    if info.resumable and columns[1].button(t("job.resume"), key=f"resume_{info.id}"):
+        jobs.resume(workspace(), info.id)
+        st.rerun()
+    if show_log:
+        with st.expander(t("job.log")):
+            st.code(info.log_tail(15) or "…", language=None)

@@ -1,0 +1,119 @@
+"""UI strings in Chinese and English. `t(key, lang, **values)`; unknown keys show the key itself."""
+from __future__ import annotations
+
+LANGUAGES = {"zh": "中文", "en": "English"}
+
+STRINGS: dict[str, tuple[str, str]] = {
+    # navigation
+    "nav.home": ("Home", "首页"), "nav.import": ("Import", "导入"), "nav.datasets": ("Datasets", "数据集"),
+    "nav.map": ("Map fields", "字段映射"), "nav.split": ("Split", "划分"), "nav.export": ("Export", "导出"),
+    "nav.jobs": ("Jobs", "任务"), "nav.group.data": ("Data", "数据"), "nav.group.system": ("System", "系统"),
+    # sidebar
+    "side.workspace": ("Workspace folder", "工作区文件夹"), "side.language": ("Language", "语言"),
+    "side.jobs": ("Running jobs", "运行中的任务"), "side.no_jobs": ("No job running.", "没有运行中的任务。"),
+    "job.cancel": ("Cancel", "取消"), "job.resume": ("Resume", "继续"), "job.eta": ("ETA {eta}", "预计剩余 {eta}"),
+    "job.log": ("Log", "日志"), "job.state": ("State", "状态"),
+    # home
+    "home.title": ("Workbench", "Workbench 模型定制工作台"),
+    "home.caption": ("Build a clean fine-tuning dataset, tune, try and evaluate your own LLM — offline.",
+                     "离线构建高质量微调数据集，训练、试用并评估你自己的大模型。"),
+    "home.datasets": ("Datasets", "数据集"), "home.versions": ("Versions", "版本"), "home.jobs": ("Jobs", "任务"),
+    "home.runs": ("Training runs", "训练运行"), "home.reports": ("Reports", "评估报告"),
+    "home.start": ("Get started", "快速开始"),
+    "home.steps": ("1. **Import** a file (JSON, JSONL, CSV, Excel, Parquet, HF datasets) — or load the sample.\n"
+                   "2. **Fix** the problems the validator shows, or drop those rows.\n"
+                   "3. **Map fields** to instruction / input / output, and preview the prompt.\n"
+                   "4. **Split** into train / validation / test.\n"
+                   "5. **Export** for training (Alpaca, ShareGPT, LLaMA-Factory, HF datasets).",
+                   "1. **导入**文件（JSON、JSONL、CSV、Excel、Parquet、HF datasets），或加载示例数据。\n"
+                   "2. **修正**校验发现的问题，或删除有问题的行。\n"
+                   "3. **字段映射**到 instruction / input / output，并预览最终提示词。\n"
+                   "4. **划分**训练集 / 验证集 / 测试集。\n"
+                   "5. **导出**训练格式（Alpaca、ShareGPT、LLaMA-Factory、HF datasets）。"),
+    "home.sample": ("Load the sample dataset", "加载示例数据集"),
+    "home.sample_done": ("Loaded the sample as {ref}. Next: map its fields.", "示例数据已加载为 {ref}。下一步：字段映射。"),
+    "home.no_datasets": ("No dataset yet: import a file or load the sample.", "还没有数据集：导入文件或加载示例数据。"),
+    "home.no_runs": ("No training run yet (training arrives with the Train page).", "还没有训练运行。"),
+    "home.recent_jobs": ("Recent jobs", "最近的任务"),
+    # common
+    "common.dataset": ("Dataset", "数据集"), "common.version": ("Version", "版本"),
+    "common.rows": ("rows", "行"), "common.save": ("Save", "保存"),
+    "common.stale": ("Someone saved a newer version meanwhile. Reload the page to see it, then apply your change again.",
+                     "期间已有人保存了更新的版本。请刷新页面后重新修改。"),
+    "common.pick_dataset": ("Import a dataset first.", "请先导入数据集。"),
+    "common.saved_version": ("Saved {ref}.", "已保存 {ref}。"),
+    "common.problems": ("Problems", "问题"), "common.no_problems": ("No problems found.", "未发现问题。"),
+    # import
+    "import.title": ("Import a dataset", "导入数据集"),
+    "import.upload": ("Upload a file", "上传文件"), "import.path": ("…or a path on this machine (file or HF datasets folder)",
+                                                             "……或本机路径（文件或 HF datasets 文件夹）"),
+    "import.format": ("Format", "格式"), "import.encoding": ("Encoding", "编码"), "import.sheet": ("Sheet", "工作表"),
+    "import.auto": ("auto-detect", "自动检测"), "import.check": ("Read and check", "读取并检查"),
+    "import.reading": ("Reading in the background…", "后台读取中……"),
+    "import.summary": ("{rows} rows read ({format}, {encoding}); {bad} rows with errors.",
+                       "已读取 {rows} 行（{format}，{encoding}）；{bad} 行有错误。"),
+    "import.skipped": ("{count} source lines could not be read (see the table) and will not be imported; "
+                       "fix the file and check it again if you need them.",
+                       "有 {count} 行源数据无法读取（见下表），不会被导入；如需保留，请修正文件后重新检查。"),
+    "import.fix": ("Fix rows in place (edit the cells, then save)", "直接修改有问题的行（编辑单元格后保存）"),
+    "import.drop": ("Drop rows that still have errors", "删除仍有错误的行"),
+    "import.name": ("Dataset name", "数据集名称"), "import.save": ("Save dataset", "保存数据集"),
+    "import.cannot_read": ("The file cannot be read:", "无法读取文件："),
+    "import.saved": ("Saved {ref} with {rows} rows.", "已保存 {ref}，共 {rows} 行。"),
+    "import.none": ("Choose a file or a path.", "请选择文件或输入路径。"),
+    "import.discard": ("Discard", "放弃"),
+    # datasets
+    "ds.title": ("Datasets", "数据集"), "ds.rows": ("Rows", "数据行"), "ds.stats": ("Statistics", "统计"),
+    "ds.versions": ("Versions", "版本历史"), "ds.search": ("Search text", "搜索文本"),
+    "ds.field": ("Field", "字段"), "ds.all_fields": ("all fields", "全部字段"), "ds.split": ("Split", "划分"),
+    "ds.min_len": ("Min length", "最短长度"), "ds.max_len": ("Max length (0 = none)", "最长长度（0 = 不限）"),
+    "ds.page": ("Page", "页码"), "ds.matching": ("{n} matching rows", "{n} 行符合条件"),
+    "ds.edit": ("Edit a row", "编辑一行"), "ds.row_id": ("Row id (_id)", "行 id（_id）"),
+    "ds.delete": ("Delete rows", "删除行"), "ds.delete_ids": ("Row ids to delete", "要删除的行 id"),
+    "ds.validate": ("Validate", "校验"), "ds.drop_bad": ("Drop rows with errors (new version)", "删除有错误的行（生成新版本）"),
+    "ds.tokenizer": ("Tokenizer for token counts", "用于统计 token 的分词器"),
+    "ds.chars_only": ("characters only", "仅字符数"),
+    "ds.full_stats": ("Full statistics as a background job", "后台计算完整统计"),
+    "ds.job_started": ("Started job {id}; follow it in the sidebar.", "已启动任务 {id}，可在侧边栏查看进度。"),
+    "ds.diff": ("Compare two versions", "比较两个版本"), "ds.restore": ("Restore version {n}", "恢复版本 {n}"),
+    "ds.chars": ("characters", "字符"), "ds.tokens": ("tokens", "token"),
+    # map
+    "map.title": ("Map fields", "字段映射"), "map.none": ("(none)", "（不映射）"),
+    "map.constant": ("…or fixed text for {field}", "……或为 {field} 使用固定文本"),
+    "map.keep": ("Keep other columns (e.g. a label to stratify by)", "保留其他列（例如用于分层的标签）"),
+    "map.saved": ("Saved mappings", "已保存的映射"), "map.save_as": ("Save this mapping as", "将此映射保存为"),
+    "map.preview": ("Preview of mapped rows", "映射结果预览"), "map.prompt": ("The prompt as the model sees it", "模型看到的最终提示词"),
+    "map.apply": ("Apply mapping (new version)", "应用映射（生成新版本）"), "map.template": ("Chat template of", "对话模板来自"),
+    # split
+    "split.title": ("Split", "划分数据集"), "split.seed": ("Seed", "随机种子"),
+    "split.stratify": ("Stratify by (keep label balance)", "分层依据（保持标签比例）"),
+    "split.group": ("Group by (related rows stay together)", "分组依据（相关行不拆分）"),
+    "split.sum": ("Ratios must add up to 1 (now {total:.2f}).", "比例之和必须为 1（当前 {total:.2f}）。"),
+    "split.save": ("Save split (new version)", "保存划分（生成新版本）"), "split.sizes": ("Sizes", "各部分大小"),
+    "split.balance": ("Label balance per split", "各部分标签分布"),
+    # export
+    "export.title": ("Export", "导出"), "export.format": ("Format", "格式"), "export.split": ("Split", "划分"),
+    "export.all": ("all rows", "全部行"), "export.prepare": ("Prepare file", "生成文件"),
+    "export.download": ("Download {name}", "下载 {name}"),
+    # jobs
+    "jobs.title": ("Jobs", "任务"), "jobs.none": ("No jobs yet.", "还没有任务。"),
+}
+
+
+def t(key: str, lang: str = "zh", **values) -> str:
+    pair = STRINGS.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if lang == "zh" else pair[0]
+    return text.format(**values) if values else text
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
