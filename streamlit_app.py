@@ -30,15 +30,15 @@ with st.sidebar:
     running_jobs()
 
 pages = {
-    "": [st.Page("pages/home.py", title=t("nav.home"), icon="🏠", default=True)],
+    "": [st.Page("app_pages/home.py", title=t("nav.home"), icon="🏠", default=True)],
     t("nav.group.data"): [
-        st.Page("pages/import_data.py", title=t("nav.import"), icon="📥", url_path="import"),
-        st.Page("pages/datasets.py", title=t("nav.datasets"), icon="🗂️", url_path="datasets"),
-        st.Page("pages/versions.py", title=t("ds.versions"), icon="🕘", url_path="versions"),
-        st.Page("pages/map_fields.py", title=t("nav.map"), icon="🔀", url_path="map"),
-        st.Page("pages/split.py", title=t("nav.split"), icon="✂️", url_path="split"),
-        st.Page("pages/export.py", title=t("nav.export"), icon="📦", url_path="export"),
+        st.Page("app_pages/import_data.py", title=t("nav.import"), icon="📥", url_path="import"),
+        st.Page("app_pages/datasets.py", title=t("nav.datasets"), icon="🗂️", url_path="datasets"),
+        st.Page("app_pages/versions.py", title=t("ds.versions"), icon="🕘", url_path="versions"),
+        st.Page("app_pages/map_fields.py", title=t("nav.map"), icon="🔀", url_path="map"),
+        st.Page("app_pages/split.py", title=t("nav.split"), icon="✂️", url_path="split"),
+        st.Page("app_pages/export.py", title=t("nav.export"), icon="📦", url_path="export"),
     ],
-    t("nav.group.system"): [st.Page("pages/jobs.py", title=t("nav.jobs"), icon="⚙️", url_path="jobs")],
+    t("nav.group.system"): [st.Page("app_pages/jobs.py", title=t("nav.jobs"), icon="⚙️", url_path="jobs")],
 }
 st.navigation(pages).run()

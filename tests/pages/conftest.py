@@ -20,8 +20,8 @@ def app_env(tmp_path, monkeypatch):
 
 def page(name: str) -> AppTest:
     """The app opened on one page through its real navigation (so page links resolve)."""
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
-    return at.switch_page(f"pages/{name}.py")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()  # registers the pages
+    return at.switch_page(f"app_pages/{name}.py")
 
 
 def no_errors(at: AppTest) -> None:

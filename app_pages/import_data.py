@@ -93,7 +93,7 @@ if st.session_state.get("staged"):
         st.session_state.pop("staged")
         st.session_state["current_dataset"] = version.dataset_id
         st.success(t("import.saved", ref=version.ref, rows=f"{version.rows:,}"))
-        st.page_link("pages/map_fields.py", label=t("nav.map"), icon="🔀")
+        st.page_link("app_pages/map_fields.py", label=t("nav.map"), icon="🔀")
     if right.button(t("import.discard"), key="discard"):
         importer.discard_staged(ws, st.session_state.pop("staged"))
         st.rerun()

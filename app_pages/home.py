@@ -28,7 +28,7 @@ with st.container(border=True):
         version = load_sample(ws)
         st.session_state["current_dataset"] = version.dataset_id
         st.success(t("home.sample_done", ref=version.ref))
-    st.page_link("pages/import_data.py", label=t("nav.import"), icon="📥")
+    st.page_link("app_pages/import_data.py", label=t("nav.import"), icon="📥")
 
 st.subheader(t("home.datasets"))
 if datasets:

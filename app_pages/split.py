@@ -44,4 +44,4 @@ if st.button(t("split.save"), type="primary", key="split_save"):
     except StaleVersionError:
         st.error(t("common.stale"))
     else:
-        saved(new, "split", ("pages/export.py", "📦 " + t("nav.export")))
+        saved(new, "split", ("app_pages/export.py", "📦 " + t("nav.export")))

@@ -58,4 +58,4 @@ if right.button(t("map.apply"), type="primary", key="map_apply",
     except StaleVersionError:
         st.error(t("common.stale"))
     else:
-        saved(new, "map", ("pages/split.py", "✂️ " + t("nav.split")))
+        saved(new, "map", ("app_pages/split.py", "✂️ " + t("nav.split")))
