@@ -25,7 +25,7 @@ WORDS = ("the model should answer politely and explain each step of the reasonin
 
 
 def generate(rows: int, path: Path) -> None:
-    """huanhuan rows, two answers joined per row; every third row English built from a word list."""
+    """huanhuan rows (every fifth with one history turn); every third row English from a word list."""
     source = json.loads(HUANHUAN.read_text(encoding="utf-8"))
     rng = random.Random(0)
     with open(path, "w", encoding="utf-8") as out:
@@ -35,8 +35,9 @@ def generate(rows: int, path: Path) -> None:
                 row = {"instruction": " ".join(rng.choices(WORDS, k=12)) + "?", "input": "",
                        "output": " ".join(rng.choices(WORDS, k=40)) + "."}
             else:
-                row = {"instruction": a["instruction"], "input": a["input"], "output": a["output"] + b["output"] * 2}
-            row["history"] = []
+                row = {"instruction": a["instruction"], "input": a["input"], "output": a["output"]}
+                if i % 5 == 0:  # some multi-turn rows so the history checks have work to do
+                    row["history"] = [[b["instruction"], b["output"]]]
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
@@ -68,7 +69,7 @@ def baseline(path: str) -> dict:
             value = getattr(row, name)
             bad |= not isinstance(value, str) or not value.strip()
         bad |= not isinstance(row.input, str)
-        history = row.history
+        history = row.history if isinstance(row.history, list) else []  # absent in most rows (NaN)
         bad |= not isinstance(history, list) or any(
             not (isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)) for p in history)
         errors += bad
@@ -97,7 +98,7 @@ def main() -> None:
         print(json.dumps(result))
         return
     DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"alpaca_{args.rows}.jsonl"
+    path = DATA / f"alpaca_v2_{args.rows}.jsonl"
     if not path.exists():
         generate(args.rows, path)
     print(f"data: {path} ({path.stat().st_size / 1e6:.0f} MB, {args.rows:,} rows)")

@@ -46,7 +46,7 @@ def _read_whole(path, encoding, file, progress):
     while True:
         stream = DecodedStream(path, encoding, progress)
         try:
-            table = pj.read_json(pa.PythonFile(stream, mode="r"), read_options=pj.ReadOptions(block_size=block))
+            table = pj.open_json(pa.PythonFile(stream, mode="r"), read_options=pj.ReadOptions(block_size=block)).read_all()
             break
         except UnicodeDecodeError:
             raise decode_error(path, encoding, file) from None

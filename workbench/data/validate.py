@@ -12,6 +12,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pj
 
 from ..problems import Problem
 from ..records import ALPACA_REQUIRED, ROW_ID, SHAREGPT_ROLES, SOURCE_LINE, detect_schema
@@ -82,7 +83,8 @@ def _blank_mask(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
         column = pc.cast(column, pa.string())
     nulls = column.is_null().to_numpy(zero_copy_only=False)
-    blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0), False)
+    # only-whitespace test without building a trimmed copy of the column (one boolean per row)
+    blank = pc.fill_null(pc.or_(pc.equal(pc.binary_length(column), 0), pc.utf8_is_space(column)), False)
     return nulls, blank.to_numpy(zero_copy_only=False)
 
 
@@ -95,10 +97,61 @@ def _nonempty_json_positions(column: pa.ChunkedArray) -> np.ndarray:
 
 def _check_history(table: pa.Table, out: _Collector) -> None:
     column = table.column("history")
-    for position in _nonempty_json_positions(column):
-        detail = _history_detail(column[int(position)].as_py())
+    positions = _nonempty_json_positions(column)
+    if not len(positions):
+        return
+    texts = column.take(pa.array(positions)).combine_chunks()
+    if not pa.types.is_string(texts.type):
+        texts = texts.cast(pa.string())
+    suspects = _history_suspects(texts)  # vectorized: only rows that may be wrong are parsed in Python
+    for index in suspects:
+        detail = _history_detail(texts[int(index)].as_py())
         if detail:
-            out.add_one(int(position), "history_shape", "history", detail=detail[0], detail_zh=detail[1])
+            out.add_one(int(positions[index]), "history_shape", "history", detail=detail[0], detail_zh=detail[1])
+
+
+_HISTORY_SCHEMA = pa.schema([("h", pa.list_(pa.list_(pa.string())))])
+
+
+def _history_suspects(texts: pa.StringArray) -> np.ndarray:
+    """Indexes of history texts that may not be a list of [text, text] pairs.
+
+    All texts are parsed at once by Arrow's JSON reader against the exact type; a text with a newline
+    (kept for the Python check) or any text Arrow rejects sends the whole batch to the Python check.
+    """
+    everything = np.arange(len(texts))
+    multiline = pc.fill_null(pc.match_substring(texts, "\n"), True).to_numpy(zero_copy_only=False)
+    single = everything[~multiline]
+    if not len(single):
+        return everything
+    lines = pc.binary_join_element_wise('{"h":', texts.take(pa.array(single)), "}\n", "")
+    if lines.null_count:
+        return everything
+    data = lines.buffers()[2]
+    width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
+    offsets = np.frombuffer(lines.buffers()[1], dtype=width)[lines.offset: lines.offset + len(lines) + 1]
+    start, end = int(offsets[0]), int(offsets[-1])
+    options = pj.ParseOptions(explicit_schema=_HISTORY_SCHEMA, unexpected_field_behavior="error")
+    try:
+        parsed = pj.read_json(pa.BufferReader(data.slice(start, end - start)), parse_options=options,
+                              read_options=pj.ReadOptions(block_size=max(1 << 20, end - start + 1)))
+    except pa.ArrowInvalid:
+        return everything
+    if parsed.num_rows != len(single):  # a text held more than one JSON value
+        return everything
+    histories = parsed.column("h").combine_chunks()
+    pairs = histories.flatten()
+    bad_pair = ~pc.fill_null(pc.equal(pc.list_value_length(pairs), 2), False).to_numpy(zero_copy_only=False)
+    strings = pairs.flatten()
+    null_strings = strings.is_null().to_numpy(zero_copy_only=False)
+    if null_strings.any():
+        owners = pc.list_parent_indices(pairs).to_numpy()
+        bad_pair |= np.bincount(owners[null_strings], minlength=len(pairs)) > 0
+    bad = histories.is_null().to_numpy(zero_copy_only=False)
+    if bad_pair.any():
+        owners = pc.list_parent_indices(histories).to_numpy()
+        bad |= np.bincount(owners[bad_pair], minlength=len(histories)) > 0
+    return np.sort(np.concatenate([single[bad], everything[multiline]]))
 
 
 _JSON_TYPES = {str: ("text", "一段文本"), dict: ("an object", "一个对象"), int: ("a number", "一个数字"),

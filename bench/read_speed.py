@@ -1,6 +1,6 @@
 """By-hand speed check for read_file on ~1M JSONL rows (not a test; timings depend on the machine).
 
-    .venv/bin/python tests/data/perf_read.py [--rows 1000000] [--repeat 3] [--keep]
+    .venv/bin/python bench/read_speed.py [--rows 1000000] [--repeat 3] [--keep]
 
 Writes ~230 MB of JSONL built from huanhuan (rows repeated, every third one English) into a temp
 folder, then prints read_file's time next to bare `pyarrow.json.read_json` on the same file.
