@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 HUANHUAN = ROOT.parent / "shared" / "data" / "huanhuan.json"
 WORDS = ("the model should answer politely and explain each step of the reasoning before it gives "
          "a short final answer about the weather travel cooking history science music and code").split()
