@@ -6,18 +6,27 @@ import streamlit as st
 from ui.common import pick_version, rows_frame, saved, show_problems, t, workspace
 from workbench import jobs
 from workbench.data import operations
-from workbench.data.browse import RowFilter, page, row_by_id
-from workbench.data.stats import histogram, length_stats
+from workbench.data.browse import RowFilter, head, page, row_by_id
+from workbench.data.stats import histogram, length_stats, summary_rows
 from workbench.models import list_models, load_tokenizer
 from workbench.workspace import StaleVersionError
 
 PAGE_SIZE = 50
+SAMPLE_ROWS = 20_000  # quick statistics on the page; the full pass runs as a background job
 ws = workspace()
 st.title(t("ds.title"))
 version = pick_version("ds")
 if version is None:
     st.stop()
 user_columns = [c for c in version.columns if not c.startswith("_")]
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def sample_stats(path: str, columns: tuple, tokenizer_id: str | None) -> tuple[dict, int]:
+    """Length statistics of the first rows (version files never change, so the result keeps)."""
+    sample = head(path, SAMPLE_ROWS, list(columns))
+    tokenizer = load_tokenizer(ws, tokenizer_id) if tokenizer_id else None
+    return length_stats(sample, list(columns), tokenizer=tokenizer, sample=2_000), sample.num_rows
 
 
 def committed(action, *args) -> None:
@@ -30,8 +39,11 @@ def committed(action, *args) -> None:
     saved(new, "ds")
 
 
-rows_tab, problems_tab, stats_tab = st.tabs([t("ds.rows"), t("common.problems"), t("ds.stats")])
-with rows_tab:
+SECTIONS = {"rows": "ds.rows", "problems": "common.problems", "stats": "ds.stats"}
+# One section at a time: only what is on screen is computed (a 1M-row version stays quick to open).
+section = st.radio(t("ds.section"), list(SECTIONS), format_func=lambda k: t(SECTIONS[k]), horizontal=True,
+                   key="ds_section", label_visibility="collapsed")
+if section == "rows":
     cols = st.columns([3, 2, 1, 1, 1, 1])
     search = cols[0].text_input(t("ds.search"), key="ds_search")
     field = cols[1].selectbox(t("ds.field"), [None] + user_columns, key="ds_field",
@@ -39,7 +51,7 @@ with rows_tab:
     split = cols[2].selectbox(t("ds.split"), [None] + list(version.splits), key="ds_split",
                               format_func=lambda s: s or "–")
     min_len = cols[3].number_input(t("ds.min_len"), min_value=0, value=0, key="ds_min")
-    max_len = cols[4].number_input(t("ds.max_len"), min_value=0, value=0, key="ds_max")
+    max_len = cols[4].number_input(t("ds.max_len"), min_value=0, value=0, key="ds_max", help=t("ds.zero_none"))
     filters = RowFilter(search=search, fields=[field] if field else [], split=split,
                         length_field=field or (user_columns[0] if user_columns else None),
                         min_length=min_len or None, max_length=max_len or None)
@@ -62,8 +74,7 @@ with rows_tab:
         ids = st.text_input(t("ds.delete_ids"), placeholder="3, 17, 42", key="ds_delete_ids")
         if st.button(t("ds.delete"), key="ds_delete") and ids.strip():
             committed(operations.delete_rows, [int(x) for x in ids.replace("，", ",").split(",") if x.strip()])
-
-with problems_tab:
+elif section == "problems":
     if st.button(t("ds.validate"), key="ds_validate"):
         report = operations.validate_version(ws, version)
         st.session_state["ds_report"] = (version.ref, report)
@@ -73,20 +84,25 @@ with problems_tab:
         show_problems(report.problems)
         if len(report.error_rows) and st.button(t("ds.drop_bad"), key="ds_drop_bad"):
             committed(operations.drop_invalid_rows)
-
-with stats_tab:
+elif section == "stats":
     models = [m for m in list_models(ws) if m.available]
     tokenizer_id = st.selectbox(t("ds.tokenizer"), [None] + [m.id for m in models], key="ds_tokenizer",
                                 format_func=lambda m: m or t("ds.chars_only"))
-    sample = ws.read(version, columns=user_columns).slice(0, 20_000)
-    tokenizer = load_tokenizer(ws, tokenizer_id) if tokenizer_id else None
-    stats = length_stats(sample, user_columns, tokenizer=tokenizer, sample=2_000)
-    st.caption(f"{sample.num_rows:,} / {version.rows:,} {t('common.rows')}")
-    st.dataframe(pd.DataFrame({f: s["chars"] for f, s in stats["fields"].items()}).T, width="stretch")
-    chosen = st.selectbox(t("ds.field"), user_columns, key="ds_hist_field")
-    bins = pd.DataFrame(histogram(stats["fields"][chosen]["_lengths"]))
+    stats, sampled = sample_stats(version.path, tuple(user_columns), tokenizer_id)
+    st.caption(t("ds.sampled", n=f"{sampled:,}", total=f"{version.rows:,}"))
+    st.dataframe(pd.DataFrame(summary_rows(stats)), hide_index=True, width="stretch")
+    left, right = st.columns(2)
+    chosen = left.selectbox(t("ds.field"), user_columns, key="ds_hist_field")
+    units = ["chars"] + (["tokens"] if "_token_lengths" in stats["fields"][chosen] else [])
+    unit = right.radio(t("ds.unit"), units, format_func=lambda u: t(f"ds.{u}"), horizontal=True, key="ds_unit")
+    bins = pd.DataFrame(histogram(stats["fields"][chosen]["_lengths" if unit == "chars" else "_token_lengths"]))
     st.altair_chart(alt.Chart(bins).mark_bar().encode(
-        x=alt.X("start:Q", title=t("ds.chars")), x2="end:Q", y=alt.Y("count:Q")), width="stretch")
+        x=alt.X("start:Q", title=t(f"ds.{unit}")), x2="end:Q", y=alt.Y("count:Q", title=t("common.rows"))),
+        width="stretch")
+    full = operations.full_stats(ws, version)
+    if full:
+        st.subheader(t("ds.full_result", rows=f"{full['rows']:,}", tokenizer=full.get("tokenizer") or "–"))
+        st.dataframe(pd.DataFrame(summary_rows(full["stats"])), hide_index=True, width="stretch")
     if st.button(t("ds.full_stats"), key="ds_full_stats"):
         job_id = jobs.start(ws, "stats", {"ref": version.ref, "tokenizer": tokenizer_id}, f"stats {version.ref}")
         st.success(t("ds.job_started", id=job_id))

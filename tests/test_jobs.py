@@ -37,6 +37,14 @@ def test_stats_job_runs_in_the_background_and_reports(ws):
     assert info.result["rows"] == 2 and info.result["problem_counts"] == {"empty_value": 1}
     assert info.result["stats"]["fields"]["instruction"]["chars"]["count"] == 2
     assert (version.path.parent / "stats-v00001.json").exists()
+    from workbench.data.operations import full_stats
+    from workbench.data.stats import summary_rows
+
+    saved = full_stats(ws, version)
+    assert saved["rows"] == 2
+    rows = summary_rows(saved["stats"])
+    assert {(r["field"], r["unit"]) for r in rows} == {("instruction", "chars"), ("output", "chars")}
+    assert next(r for r in rows if r["field"] == "output")["max"] == 1
     assert "finished" in info.log_tail()
     assert info.fraction == 1.0
 

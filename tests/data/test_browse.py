@@ -40,6 +40,15 @@ def test_unfiltered_pages_match_the_table_across_row_groups(tmp_path, rows_table
     assert rows.num_rows == 0 and rows.schema.equals(rows_table.schema) and total == ROWS
 
 
+def test_head_reads_the_first_rows_of_chosen_columns(tmp_path, rows_table):
+    path = write(tmp_path, rows_table)
+    first = browse.head(path, 20, ["instruction"])
+    assert first.column_names == ["instruction"] and first.num_rows == 20
+    assert first.column(0).to_pylist() == rows_table.column("instruction").to_pylist()[:20]
+    assert browse.head(path, 10_000).num_rows == ROWS  # never more than there is
+    assert browse.head(path, 0, ["output"]).column_names == ["output"]
+
+
 def test_a_page_reads_only_the_row_groups_it_needs(tmp_path, rows_table, monkeypatch):
     path = write(tmp_path, rows_table)
     read = []

@@ -78,6 +78,29 @@ def test_datasets_page_browses_searches_edits_and_deletes(app_env):
     assert app_env.version(version.dataset_id).rows == 35
 
 
+def test_datasets_page_checks_problems_and_shows_length_statistics(app_env):
+    version = app_env.create_dataset("mixed", pa.table({"instruction": ["问", "  ", "三"], "output": ["答", "b", "c"]}))
+    at = page("datasets").run()
+    at.radio(key="ds_section").set_value("problems").run()
+    at.button(key="ds_validate").click().run()
+    no_errors(at)
+    problems = at.dataframe[0].value
+    assert problems["row"].tolist() == [1] and problems["field"].tolist() == ["instruction"]
+    at.button(key="ds_drop_bad").click().run()
+    no_errors(at)
+    assert app_env.version(version.dataset_id).rows == 2
+    at.radio(key="ds_section").set_value("stats").run()
+    no_errors(at)
+    table = at.dataframe[0].value
+    assert set(table["field"]) == {"instruction", "output"} and set(table["unit"]) == {"chars"}
+    assert table.set_index("field").loc["instruction", "max"] == 1
+    at.button(key="ds_full_stats").click().run()
+    job = jobs.list_jobs(app_env)[0]
+    assert jobs.wait(app_env, job.id).state == "succeeded"
+    at.run()
+    assert len(at.dataframe) == 2  # the full statistics appear under the quick ones
+
+
 def test_row_text_is_shown_as_text_not_html(app_env):
     sample(app_env)
     at = page("datasets").run()

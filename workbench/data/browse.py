@@ -55,9 +55,15 @@ def page(path: str | Path, offset: int, limit: int,
     parquet = pq.ParquetFile(path, memory_map=True)
     if row_filter is None or not row_filter.active:
         total = parquet.metadata.num_rows
-        return _read_range(parquet, offset, min(limit, max(0, total - offset))), total
+        return read_range(parquet, offset, min(limit, max(0, total - offset))), total
     positions = matching_positions(path, row_filter)
     return _take_positions(parquet, positions[offset:offset + limit]), len(positions)
+
+
+def head(path: str | Path, count: int, columns: list[str] | None = None) -> pa.Table:
+    """The first `count` rows (only the row groups that hold them, only the chosen columns)."""
+    parquet = pq.ParquetFile(path, memory_map=True)
+    return read_range(parquet, 0, min(count, parquet.metadata.num_rows), columns)
 
 
 def matching_positions(path: str | Path, row_filter: RowFilter) -> np.ndarray:
@@ -87,13 +93,16 @@ def _group_starts(parquet: pq.ParquetFile) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
 
 
-def _read_range(parquet: pq.ParquetFile, start: int, count: int) -> pa.Table:
+def read_range(parquet: pq.ParquetFile, start: int, count: int, columns: list[str] | None = None) -> pa.Table:
+    """Rows [start, start+count) reading only the row groups that hold them (fewer at the end)."""
+    count = min(count, parquet.metadata.num_rows - start)
     if count <= 0:
-        return parquet.schema_arrow.empty_table()
+        empty = parquet.schema_arrow.empty_table()
+        return empty.select(columns) if columns is not None else empty
     starts = _group_starts(parquet)
     first = int(np.searchsorted(starts, start, side="right")) - 1
     last = int(np.searchsorted(starts, start + count - 1, side="right")) - 1
-    table = parquet.read_row_groups(list(range(first, last + 1)))
+    table = parquet.read_row_groups(list(range(first, last + 1)), columns=columns)
     return table.slice(start - int(starts[first]), count)
 
 

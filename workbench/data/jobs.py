@@ -36,6 +36,7 @@ def import_check(ctx, params: dict) -> dict:
 @job_kind("stats", resumable=True)
 def stats_job(ctx, params: dict) -> dict:
     """Validate a dataset version and compute length statistics, step by step with checkpoints."""
+    from .browse import read_range
     from .stats import StatsAccumulator
 
     version = ctx.ws.resolve(params["ref"])
@@ -51,7 +52,7 @@ def stats_job(ctx, params: dict) -> dict:
     parquet = pq.ParquetFile(version.path)
     while state["next_row"] < version.rows:
         ctx.check_cancelled()
-        batch = _read_rows(parquet, state["next_row"], step)
+        batch = read_range(parquet, state["next_row"], step)
         accumulator.update(batch)
         report = validate_table(batch, version.row_schema or "auto", file=version.ref)
         for code, count in report.counts.items():
@@ -69,21 +70,6 @@ def stats_job(ctx, params: dict) -> dict:
               "tokenizer": params.get("tokenizer")}
     write_json_atomic(version.path.parent / f"stats-v{version.number:05d}.json", result)
     return result
-
-
-def _read_rows(parquet: pq.ParquetFile, start: int, count: int):
-    """Rows [start, start+count) reading only the row groups that hold them."""
-    import pyarrow as pa
-
-    tables, offset = [], 0
-    for group in range(parquet.num_row_groups):
-        size = parquet.metadata.row_group(group).num_rows
-        if offset + size > start and offset < start + count:
-            table = parquet.read_row_group(group)
-            lo = max(0, start - offset)
-            tables.append(table.slice(lo, min(size - lo, start + count - offset - lo)))
-        offset += size
-    return pa.concat_tables(tables)
 
 
 def _tokenizer(ws, model_id: str | None):

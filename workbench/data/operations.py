@@ -68,3 +68,11 @@ def export_version(ws, version, fmt: str, split: str | None = None, out: Path | 
     name = f"{version.dataset_id}-v{version.number}" + (f"-{split}" if split else "")
     out = out or ws.root / "exports" / safe_name(f"{name}-{fmt}{suffix}")
     return export_table(ws.read(version), fmt, Path(out), name=version.dataset_id.replace("-", "_"), split=split)
+
+
+def full_stats(ws, version) -> dict | None:
+    """The result of a finished `stats` job over this version (None until one has run)."""
+    import json
+
+    path = version.path.parent / f"stats-v{version.number:05d}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None

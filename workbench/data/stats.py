@@ -228,3 +228,9 @@ def _fields(table, fields: list[str] | None) -> list[str]:
         raise ValueError(f"Unknown field(s) {unknown}; columns are {names} / "
                          f"不存在的字段 {unknown}；现有列为 {names}")
     return list(fields)
+
+
+def summary_rows(stats: dict) -> list[dict]:
+    """One row per field and unit (chars, tokens) from `length_stats` or a stats job's result, for a table."""
+    return [{"field": name, "unit": unit, **entry[unit]}
+            for name, entry in stats["fields"].items() for unit in ("chars", "tokens") if unit in entry]
