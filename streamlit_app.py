@@ -39,6 +39,9 @@ pages = {
         st.Page("app_pages/split.py", title=t("nav.split"), icon="✂️", url_path="split"),
         st.Page("app_pages/export.py", title=t("nav.export"), icon="📦", url_path="export"),
     ],
-    t("nav.group.system"): [st.Page("app_pages/jobs.py", title=t("nav.jobs"), icon="⚙️", url_path="jobs")],
+    t("nav.group.system"): [
+        st.Page("app_pages/models.py", title=t("nav.models"), icon="🧠", url_path="models"),
+        st.Page("app_pages/jobs.py", title=t("nav.jobs"), icon="⚙️", url_path="jobs"),
+    ],
 }
 st.navigation(pages).run()

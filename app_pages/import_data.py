@@ -55,7 +55,7 @@ if st.button(t("import.check"), type="primary", key="check", disabled=source is 
 @st.fragment(run_every=1)
 def background_read() -> None:
     info = jobs.get(ws, st.session_state["import_job"])
-    job_card(info, show_log=False)
+    job_card(info, show_log=False, where="import")
     if info.state == "succeeded":
         del st.session_state["import_job"]
         if info.result.get("ok"):

@@ -23,7 +23,7 @@ def job_list() -> None:
         for j in all_jobs]), hide_index=True, width="stretch",
         column_config={"progress": st.column_config.ProgressColumn(min_value=0, max_value=1)})
     chosen = st.selectbox("id", [j.id for j in all_jobs], key="jobs_selected")
-    job_card(jobs.get(ws, chosen))
+    job_card(jobs.get(ws, chosen), where="page")
 
 
 job_list()

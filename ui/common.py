@@ -84,8 +84,8 @@ def rows_frame(table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=pd.ArrowDtype) if table.num_rows else table.to_pandas()
 
 
-def job_card(info, show_log: bool = True) -> None:
-    """Progress, ETA, state, log tail and cancel/resume for one job."""
+def job_card(info, show_log: bool = True, where: str = "side") -> None:
+    """Progress, ETA, state, log tail and cancel/resume for one job (`where` keeps widget keys unique)."""
     fraction = info.fraction
     label = f"{info.title} · {info.state}"
     if info.state == "running" and fraction is not None:
@@ -94,10 +94,10 @@ def job_card(info, show_log: bool = True) -> None:
     if info.message:
         st.caption(info.message)
     columns = st.columns(2)
-    if info.state in jobs.ACTIVE and columns[0].button(t("job.cancel"), key=f"cancel_{info.id}"):
+    if info.state in jobs.ACTIVE and columns[0].button(t("job.cancel"), key=f"{where}_cancel_{info.id}"):
         jobs.cancel(workspace(), info.id)
         st.rerun()
-    if info.resumable and columns[1].button(t("job.resume"), key=f"resume_{info.id}"):
+    if info.resumable and columns[1].button(t("job.resume"), key=f"{where}_resume_{info.id}"):
         jobs.resume(workspace(), info.id)
         st.rerun()
     if show_log:

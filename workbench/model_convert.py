@@ -206,6 +206,12 @@ def cached_model(ws, spec, progress: Progress | None = None, dtype: str = "bfloa
     return target
 
 
+def is_converted(ws, spec, dtype: str = "bfloat16") -> bool:
+    """True when the cached safetensors folder for this model and dtype is ready (no work left)."""
+    source = _source_stamp(ws, spec)
+    return _stamp_matches(cache_dir(ws, spec.id) / f"model-{dtype}", {**source, "dtype": dtype} if source else None)
+
+
 def gguf_source(ws, spec) -> Path:
     """The GGUF file behind a spec (the Qwen one joined and verified first)."""
     if spec.kind == "bundled" and spec.id == QWEN_ID:

@@ -24,7 +24,7 @@ from .model_convert import (INSTALL_QWEN_COMMAND, QWEN_ID, SMOLLM2_FILE, SMOLLM2
 from .storage import slug, write_json_atomic
 
 __all__ = ["ModelSpec", "ModelError", "list_models", "register_local", "unregister_local", "resolve",
-           "tokenizer_folder", "load_tokenizer", "chat_template", "converted_model_folder",
+           "tokenizer_folder", "load_tokenizer", "chat_template", "converted_model_folder", "needs_conversion",
            "convert_model_job", "INSTALL_QWEN_COMMAND"]
 
 Kind = Literal["bundled", "local", "hub", "run"]
@@ -268,6 +268,12 @@ def converted_model_folder(ws, spec, progress: Callable[[str, float], None] | No
     if spec.gguf_file is None and spec.path:
         return Path(spec.path)
     return convert.cached_model(ws, spec, progress, dtype)
+
+
+def needs_conversion(ws, spec, dtype: str = "bfloat16") -> bool:
+    """A GGUF (or hub) model whose cached safetensors folder is not built yet."""
+    spec = resolve(ws, spec)
+    return (spec.gguf_file is not None or spec.kind == "hub") and not convert.is_converted(ws, spec, dtype)
 
 
 @job_kind("convert_model")

@@ -154,3 +154,16 @@ def test_jobs_page_shows_a_job(app_env):
     at = page("jobs").run()
     no_errors(at)
     assert job_id in at.dataframe[0].value["id"].tolist()
+
+
+def test_models_page_lists_bundled_models_and_refuses_a_folder_that_is_not_a_model(app_env, tmp_path):
+    at = page("models").run()
+    no_errors(at)
+    listed = at.dataframe[0].value
+    assert "smollm2-135m-instruct" in listed["id"].tolist()
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("not a model", encoding="utf-8")
+    at.text_input(key="models_path").input(str(tmp_path / "notes")).run()
+    at.button(key="models_register").click().run()
+    no_errors(at)
+    assert at.error and "config.json" in at.error[0].value
