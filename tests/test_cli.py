@@ -65,3 +65,12 @@ def test_jobs_verbs(tmp_path):
     listing = cli(ws, "jobs", "list").stdout
     assert "stats" in listing and "succeeded" in listing
     assert cli(ws, "jobs", "cancel", check=False).returncode == 2
+
+
+def test_models_verbs_list_and_refuse_a_folder_that_is_not_a_model(tmp_path):
+    listed = cli(tmp_path / "ws", "models").stdout
+    assert listed.splitlines()[0].startswith("smollm2-135m-instruct\tbundled\t")
+    (tmp_path / "empty").mkdir()
+    refused = cli(tmp_path / "ws", "models", "add", str(tmp_path / "empty"), check=False)
+    assert refused.returncode == 2 and "error:" in refused.stderr and "Traceback" not in refused.stderr
+    assert cli(tmp_path / "ws", "models", "add", check=False).returncode == 2

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from .model_convert import ModelError
 from .problems import ReadError
 from .workspace import StaleVersionError
 
@@ -159,6 +160,28 @@ def cmd_jobs(args, ws) -> int:
     return 0
 
 
+def cmd_models(args, ws) -> int:
+    from . import jobs
+    from .models import list_models, needs_conversion, register_local, unregister_local
+
+    if args.action == "add":
+        spec = register_local(ws, args.target, args.label)
+        print(f"added {spec.id} ({spec.path})")
+        return 0
+    if args.action == "remove":
+        print("removed" if unregister_local(ws, args.target) else "not in the list")
+        return 0
+    if args.action == "convert":
+        job_id = jobs.start(ws, "convert_model", {"model": args.target}, f"convert {args.target}")
+        info = jobs.wait(ws, job_id) if args.wait else None
+        print(f"job {job_id}" + (f": {info.state} {info.result or ''}" if info else " started (see `jobs list`)"))
+        return 0 if info is None or info.state == "succeeded" else 1
+    for spec in list_models(ws):
+        ready = "unavailable" if not spec.available else ("to convert" if needs_conversion(ws, spec) else "ready")
+        print(f"{spec.id}\t{spec.kind}\t{ready}\t{spec.languages}\t{spec.label}\t{spec.notes}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workbench", description=__doc__)
     parser.add_argument("--workspace", default=os.environ.get("WORKBENCH_WORKSPACE", "workspace"))
@@ -196,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("jobs", help="list, cancel or resume background jobs")
     p.add_argument("action", nargs="?", default="list", choices=("list", "cancel", "resume", "run"))
     p.add_argument("job_id", nargs="?")
+    p = verbs.add_parser("models", help="list models, add/remove a local folder or .gguf, convert a GGUF once")
+    p.add_argument("action", nargs="?", default="list", choices=("list", "add", "remove", "convert"))
+    p.add_argument("target", nargs="?", help="a path (add) or a model id (remove, convert)")
+    p.add_argument("--label"), p.add_argument("--wait", action="store_true", help="wait for the conversion")
     return parser
 
 
@@ -204,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "jobs" and args.action != "list" and not args.job_id:
         print("a job id is needed", file=sys.stderr)
         return EXIT_USER_ERROR
+    if args.verb == "models" and args.action != "list" and not args.target:
+        print("a path or model id is needed", file=sys.stderr)
+        return EXIT_USER_ERROR
     ws = _workspace(args)
     handler = globals()[f"cmd_{args.verb}"]
     try:
@@ -211,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     except ReadError as error:
         print("cannot read the file / 无法读取文件:", file=sys.stderr)
         _print_problems(error.problems, args.lang)
+        return EXIT_USER_ERROR
+    except ModelError as error:
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except (KeyError, ValueError, StaleVersionError) as error:
         print(f"error: {error}", file=sys.stderr)
