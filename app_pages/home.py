@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import t, workspace
+from ui.common import show_flash, t, workspace
 from workbench import jobs
 from workbench.samples import load_sample
 
@@ -27,7 +27,9 @@ with st.container(border=True):
     if st.button(t("home.sample"), key="load_sample", type="primary"):
         version = load_sample(ws)
         st.session_state["current_dataset"] = version.dataset_id
-        st.success(t("home.sample_done", ref=version.ref))
+        st.session_state["flash"] = (t("home.sample_done", ref=version.ref), ("app_pages/map_fields.py", "🔀 " + t("nav.map")))
+        st.rerun()  # the counts and the list above include the new dataset
+    show_flash()
     st.page_link("app_pages/import_data.py", label=t("nav.import"), icon="📥")
 
 st.subheader(t("home.datasets"))

@@ -25,7 +25,7 @@ for target, col in zip(TARGETS, st.columns(len(TARGETS))):
     current = getattr(start, target)
     values[target] = col.selectbox(target, options, index=options.index(current) if current in options else 0,
                                    format_func=lambda c: c or t("map.none"), key=f"map_{target}_{chosen}")
-    if values[target] is None:
+    if values[target] is None and target != "history":  # history is a list of pairs, not a fixed text
         constant = col.text_input(t("map.constant", field=target), value=start.constants.get(target, ""),
                                   key=f"map_const_{target}_{chosen}")
         if constant:
@@ -49,7 +49,7 @@ if mapped.num_rows:
     row = {k: v for k, v in mapped.to_pylist()[0].items() if not k.startswith("_")}
     st.code(preview_prompt(row, chat_template(ws, model_id) if model_id else None), language=None)
 
-left, right = st.columns(2)
+left, right = st.columns(2, vertical_alignment="bottom")
 save_as = left.text_input(t("map.save_as"), key="map_save_as")
 if right.button(t("map.apply"), type="primary", key="map_apply",
                 disabled=any(p.severity == "error" for p in problems)):

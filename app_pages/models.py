@@ -20,7 +20,7 @@ st.dataframe(pd.DataFrame([{
 
 convertible = [m.id for m in models if pending[m.id]]
 if convertible:
-    left, right = st.columns([3, 1])
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
     chosen = left.selectbox(t("models.convert_which"), convertible, key="models_convert")
     running = [j for j in jobs.list_jobs(ws, jobs.ACTIVE) if j.kind == "convert_model"
                and j.params.get("model") == chosen]
@@ -29,7 +29,7 @@ if convertible:
         st.success(t("ds.job_started", id=job_id))
 
 st.subheader(t("models.add"))
-left, right = st.columns([3, 1])
+left, right = st.columns([3, 1], vertical_alignment="bottom")
 path = left.text_input(t("models.path"), key="models_path", placeholder="/data/models/Qwen2.5-0.5B-Instruct")
 label = right.text_input(t("models.label"), key="models_label")
 if st.button(t("models.register"), key="models_register", disabled=not path.strip()):
@@ -41,7 +41,7 @@ if st.button(t("models.register"), key="models_register", disabled=not path.stri
         st.success(t("models.registered", id=spec.id))
 local = [m.id for m in models if m.kind == "local"]
 if local:
-    left, right = st.columns([3, 1])
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
     chosen = left.selectbox(t("models.remove_which"), local, key="models_remove")
     if right.button(t("models.remove"), key="models_remove_go"):
         unregister_local(ws, chosen)
