@@ -2,36 +2,21 @@
 
     .venv/bin/python bench/read_speed.py [--rows 1000000] [--repeat 3] [--keep]
 
-Writes ~230 MB of JSONL built from huanhuan (rows repeated, every third one English) into a temp
+Writes the JSONL of bench/import_validate_split.py (huanhuan rows, every third English) into a temp
 folder, then prints read_file's time next to bare `pyarrow.json.read_json` on the same file.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import random
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HUANHUAN = ROOT.parent / "shared" / "data" / "huanhuan.json"
-WORDS = ("the model should answer politely and explain each step of the reasoning before it gives "
-         "a short final answer about the weather travel cooking history science music and code").split()
+sys.path.insert(0, str(ROOT))
 
-
-def generate(rows: int, path: Path) -> None:
-    source = json.loads(HUANHUAN.read_text(encoding="utf-8"))
-    rng = random.Random(0)
-    with open(path, "w", encoding="utf-8") as out:
-        for i in range(rows):
-            if i % 3 == 2:
-                row = {"instruction": " ".join(rng.choices(WORDS, k=12)) + "?", "input": "",
-                       "output": " ".join(rng.choices(WORDS, k=30)) + "."}
-            else:
-                row = dict(source[i % len(source)])
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+from bench.import_validate_split import generate  # noqa: E402  (the same data as the import bench)
 
 
 def main() -> None:
@@ -40,7 +25,6 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the generated file and print its path")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     import pyarrow as pa
     import pyarrow.json as pj
 
