@@ -62,17 +62,33 @@ def remove_temp_files(root: Path, min_age_seconds: float = 3600) -> int:
     return removed
 
 
+# Bytes left for a name once atomic writes add ".tmp-<32 hex>-old-" beside it (most file systems allow 255).
+MAX_NAME_BYTES = 200
+# Device names Windows refuses as file names, with any extension (`con.json` too).
+WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
 def safe_name(name: str, default: str = "file", max_length: int = 80) -> str:
     """A file-system-safe name: no folders, no dots at the start, no control characters.
 
-    Chinese and other letters are kept; `../../etc/passwd` becomes `etc_passwd`.
+    Chinese and other letters are kept; `../../etc/passwd` becomes `etc_passwd`. A long name is cut
+    before its extension (readers pick the format by it) and to at most MAX_NAME_BYTES in UTF-8.
     """
     name = unicodedata.normalize("NFC", str(name)).replace("\\", "/")
     parts = [p for p in name.split("/") if p not in ("", ".", "..")]
     name = "_".join(parts)
     name = "".join(ch if (ch.isalnum() or ch in "-_. ") else "_" for ch in name)
     name = re.sub(r"[\s_]+", "_", name).strip("._ -")
-    return name[:max_length] or default
+    stem, dot, extension = name.rpartition(".")
+    suffix = dot + extension if stem and 0 < len(extension) <= 16 else ""
+    stem = name[:len(name) - len(suffix)]
+    budget = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    cut = stem[:max(max_length - len(suffix), 1)].encode("utf-8")[:budget].decode("utf-8", "ignore")
+    if cut != stem:
+        stem = cut.rstrip("._ -")
+    if stem.split(".")[0].upper() in WINDOWS_RESERVED:
+        stem = "_" + stem
+    return stem + suffix if stem else default
 
 
 def slug(name: str, default: str = "dataset") -> str:
