@@ -209,7 +209,8 @@ def test_jsonl_whole_column_of_numbers_is_reported_with_a_cap(tmp_path):
     listed = [p for p in result.problems if p.code == "wrong_type"]
     assert len(listed) == 1000 and listed[0].line == 1 and listed[999].row == 999
     [summary] = [p for p in result.problems if p.code == "problems_not_listed"]
-    assert summary.params == {"count": 500, "kind": "wrong_type"} and summary.field == "output"
+    assert summary.params == {"count": 500, "kind": "wrong_type", "rows": list(range(1000, 1500))}
+    assert summary.field == "output"
 
 
 def test_jsonl_rows_that_are_not_objects_and_broken_lines(tmp_path):

@@ -62,11 +62,12 @@ def stage_file(ws, path: str | Path, options: ReadOptions | None = None, display
     result = read_file(path, options or ReadOptions(), progress=progress, display_name=display_name)
     report = validate_table(result.table, "auto", file=display_name)
     problems = _merge(result.problems, report.problems)
-    error_rows = sorted(set(report.error_rows.tolist())
-                        | {p.row for p in result.problems if p.row is not None and p.severity == "error"})
+    error_rows = sorted(set(report.error_rows.tolist()) | {row for p in result.problems for row in _error_rows(p)})
     counts = dict(report.counts)
     for problem in result.problems:
-        counts[problem.code] = counts.get(problem.code, 0) + 1
+        listed = problem.code != "problems_not_listed"
+        code = problem.code if listed else problem.params["kind"]
+        counts[code] = counts.get(code, 0) + (1 if listed else problem.params["count"])
     staging_id = uuid.uuid4().hex[:12]
     folder = ws.root / "staging" / staging_id
     folder.mkdir(parents=True)
@@ -80,6 +81,15 @@ def stage_file(ws, path: str | Path, options: ReadOptions | None = None, display
     return staged
 
 
+def _error_rows(problem: Problem) -> list[int]:
+    """The rows an error is about: its own row, or those of the unlisted errors a summary stands for."""
+    if problem.severity != "error":
+        return []
+    if problem.code == "problems_not_listed":
+        return problem.params.get("rows", [])
+    return [] if problem.row is None else [problem.row]
+
+
 def _merge(first: list[Problem], second: list[Problem]) -> list[Problem]:
     seen, merged = set(), []
     for problem in first + second:
@@ -90,10 +100,19 @@ def _merge(first: list[Problem], second: list[Problem]) -> list[Problem]:
     return merged
 
 
+def _staging_folder(ws, staging_id: str) -> Path:
+    """staging/<id>; an id that names no folder of its own ("", ".", "..") is refused, or a discard of
+    "staging/.." would remove the whole workspace."""
+    name = Path(str(staging_id)).name
+    if name in ("", ".", ".."):
+        raise ValueError(f"Not a staging id: {staging_id!r}")
+    return ws.root / "staging" / name
+
+
 def load_staged(ws, staging_id: str) -> StagedImport:
-    folder = ws.root / "staging" / Path(staging_id).name
+    folder = _staging_folder(ws, staging_id)
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    return StagedImport(Path(staging_id).name, folder, meta["source"], meta["info"],
+    return StagedImport(folder.name, folder, meta["source"], meta["info"],
                         [Problem.from_dict(p) for p in meta["problems"]], meta["counts"], meta["error_rows"])
 
 
@@ -108,9 +127,9 @@ def staged_rows(staged: StagedImport, row_ids: list[int] | None = None, limit: i
 
 def remaining_errors(staged: StagedImport, table: pa.Table, fixed: dict[int, dict]) -> set[int]:
     """Rows still in error after fixes: read problems on unfixed cells plus a fresh validation."""
-    unresolved = {p.row for p in staged.problems if p.row is not None and p.severity == "error"
-                  and p.code not in ("missing_field", "empty_value", "history_shape", "messages_shape")
-                  and p.field not in fixed.get(p.row, {})}
+    revalidated = ("missing_field", "empty_value", "history_shape", "messages_shape")
+    unresolved = {row for p in staged.problems if p.params.get("kind", p.code) not in revalidated
+                  for row in _error_rows(p) if p.field not in fixed.get(row, {})}
     return unresolved | set(validate_table(table, "auto").error_rows.tolist())
 
 
@@ -139,7 +158,7 @@ def commit_staged(ws, staging_id: str, name: str, drop_error_rows: bool = False,
 
 
 def discard_staged(ws, staging_id: str) -> None:
-    shutil.rmtree(ws.root / "staging" / Path(staging_id).name, ignore_errors=True)
+    shutil.rmtree(_staging_folder(ws, staging_id), ignore_errors=True)
 
 
 def remove_old_staging(ws) -> int:

@@ -24,18 +24,24 @@ _SHORT_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t
 
 
 class ProblemLog:
-    """Problems found while reading: each (code, field) listed up to a limit, then only counted."""
+    """Problems found while reading: each (code, field) listed up to a limit, then only counted.
+
+    The rows of unlisted errors are kept (in the summary's params["rows"]): a bad row stays a bad row.
+    """
 
     def __init__(self, file: str | None, limit: int = LISTED_PER_KIND):
         self.file, self.limit = file, limit
         self.items: list[Problem] = []
         self.shown: Counter = Counter()
         self.hidden: Counter = Counter()
+        self.hidden_rows: dict[tuple, list[int]] = {}
 
     def add(self, code: str, severity: str = "error", line=None, row=None, field=None, column=None, **params):
         key = (code, field, severity)
         if self.shown[key] >= self.limit:
             self.hidden[key] += 1
+            if row is not None and severity == "error":
+                self.hidden_rows.setdefault(key, []).append(int(row))
             return
         self.shown[key] += 1
         self.items.append(Problem(code, severity, self.file, line, row, field, column, params))
@@ -48,11 +54,16 @@ class ProblemLog:
             self.add(code, line=int(lines[position]), row=first_row + int(position), field=field, **params)
         if len(positions) > room:
             self.hidden[key] += len(positions) - room
+            self.hidden_rows.setdefault(key, []).extend((first_row + positions[room:]).tolist())
 
     def problems(self) -> list[Problem]:
-        summary = [Problem("problems_not_listed", severity, self.file, field=field,
-                           params={"count": count, "kind": code})
-                   for (code, field, severity), count in self.hidden.items()]
+        summary = []
+        for key, count in self.hidden.items():
+            code, field, severity = key
+            params = {"count": count, "kind": code}
+            if key in self.hidden_rows:
+                params["rows"] = self.hidden_rows[key]
+            summary.append(Problem("problems_not_listed", severity, self.file, field=field, params=params))
         return self.items + summary
 
 

@@ -155,7 +155,7 @@ def _history_suspects(texts: pa.StringArray) -> np.ndarray:
 
 
 _JSON_TYPES = {str: ("text", "一段文本"), dict: ("an object", "一个对象"), int: ("a number", "一个数字"),
-               float: ("a number", "一个数字"), bool: ("a boolean", "布尔值")}
+               float: ("a number", "一个数字"), bool: ("a boolean", "布尔值"), type(None): ("null", "空值 null")}
 
 
 def _history_detail(text: str) -> tuple[str, str] | None:
