@@ -17,7 +17,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "home.title": ("Workbench", "Workbench 模型定制工作台"),
     "home.caption": ("Build a clean fine-tuning dataset, tune, try and evaluate your own LLM — offline.",
                      "离线构建高质量微调数据集，训练、试用并评估你自己的大模型。"),
-    "home.datasets": ("Datasets", "数据集"), "home.versions": ("Versions", "版本"), "home.jobs": ("Jobs", "任务"),
+    "home.datasets": ("Datasets", "数据集"), "home.versions": ("Versions", "版本"), "home.jobs": ("Running jobs", "运行中的任务"),
     "home.runs": ("Training runs", "训练运行"), "home.reports": ("Reports", "评估报告"),
     "home.start": ("Get started", "快速开始"),
     "home.steps": ("1. **Import** a file (JSON, JSONL, CSV, Excel, Parquet, HF datasets) — or load the sample.\n"
