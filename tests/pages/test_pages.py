@@ -167,3 +167,35 @@ def test_models_page_lists_bundled_models_and_refuses_a_folder_that_is_not_a_mod
     at.button(key="models_register").click().run()
     no_errors(at)
     assert at.error and "config.json" in at.error[0].value
+
+
+def test_llm_page_saves_an_endpoint_keeps_the_key_secret_and_tests_it(app_env, tmp_path, monkeypatch, scripted):
+    from tests.llm.conftest import answer
+
+    secrets = tmp_path / "secrets.toml"
+    monkeypatch.setenv("WORKBENCH_SECRETS", str(secrets))
+    at = page("llm_settings").run()
+    no_errors(at)
+    assert "local:smollm2-135m-instruct" in at.dataframe[0].value.iloc[:, 0].tolist()
+    at.text_input(key="llm_new_name").input("bad name!")
+    at.text_input(key="llm_new_url").input("ftp://nowhere")
+    at.button(key="llm_save").click().run()
+    assert at.error and "http://" in at.error[0].value
+    at.text_input(key="llm_new_name").input("scripted")
+    at.text_input(key="llm_new_url").input(scripted.base_url)
+    at.text_input(key="llm_new_model").input("m")
+    at.text_input(key="llm_new_key").input("sk-very-secret-999")
+    at.button(key="llm_save").click().run()
+    no_errors(at)
+    assert "sk-very-secret-999" in secrets.read_text(encoding="utf-8")
+    shown = at.dataframe[0].value
+    assert "scripted" in shown.iloc[:, 0].tolist() and "sk-very" not in shown.to_string()
+    scripted.replies = [answer("ok")]
+    at.selectbox(key="llm_test_name").select("scripted")
+    at.button(key="llm_test").click().run()
+    no_errors(at)
+    assert at.success and "answered" in at.success[0].value
+    assert scripted.requests[-1]["headers"]["authorization"] == "Bearer sk-very-secret-999"
+    shown = [e.value for kind in ("markdown", "caption", "code", "success", "error", "info", "title")
+             for e in getattr(at, kind)] + [d.value.to_string() for d in at.dataframe]
+    assert shown and not any("sk-very-secret" in str(text) for text in shown)
