@@ -149,6 +149,30 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
+# Each feature keeps its own strings beside its code (same shape as STRINGS) and is listed here.
+FEATURE_STRINGS = ("workbench.extract.strings", "workbench.templates.strings", "workbench.data.quality_strings",
+                   "workbench.augment.strings")
+
+
+def _load_feature_strings() -> None:
+    import importlib
+
+    for name in FEATURE_STRINGS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name is not None and name.startswith(error.name):
+                continue  # that feature is not there yet
+            raise
+        clashes = set(module.STRINGS) & set(STRINGS)
+        if clashes:
+            raise ValueError(f"{name} redefines UI strings: {sorted(clashes)}")
+        STRINGS.update(module.STRINGS)
+
+
+_load_feature_strings()
+
+
 def t(key: str, lang: str = "zh", **values) -> str:
     pair = STRINGS.get(key)
     if pair is None:
