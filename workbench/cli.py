@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from .llm.types import LLMError
 from .model_convert import ModelError
 from .problems import ReadError
 from .workspace import StaleVersionError
@@ -223,7 +224,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", default="list", choices=("list", "add", "remove", "convert"))
     p.add_argument("target", nargs="?", help="a path (add) or a model id (remove, convert)")
     p.add_argument("--label"), p.add_argument("--wait", action="store_true", help="wait for the conversion")
+    _feature_verbs(verbs)
     return parser
+
+
+# Features keep their verbs beside their code: a module with `register(verbs)` that adds subparsers
+# and sets `handler=function(args, ws) -> exit code` on each.
+FEATURE_CLIS = ("workbench.llm.cli", "workbench.extract.cli", "workbench.templates.cli", "workbench.data.quality_cli",
+                "workbench.augment.cli")
+
+
+def _feature_verbs(verbs) -> None:
+    import importlib
+
+    for name in FEATURE_CLIS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name is not None and name.startswith(error.name):
+                continue  # that feature is not there yet
+            raise
+        module.register(verbs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         print("a path or model id is needed", file=sys.stderr)
         return EXIT_USER_ERROR
     ws = _workspace(args)
-    handler = globals()[f"cmd_{args.verb}"]
+    handler = getattr(args, "handler", None) or globals()[f"cmd_{args.verb}"]
     try:
         return handler(args, ws)
     except ReadError as error:
@@ -245,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     except ModelError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except LLMError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except (KeyError, ValueError, StaleVersionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -200,3 +200,30 @@ def test_a_local_model_served_as_an_openai_endpoint_answers_the_openai_client(ti
         assert len(remote._client.models.list().data) == 1
     finally:
         server.shutdown()
+
+
+def test_the_llm_verbs_add_list_store_a_key_from_stdin_and_test(tmp_path, scripted):
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_cli import ROOT
+
+    env = {**os.environ, "WORKBENCH_SECRETS": str(tmp_path / "secrets.toml")}
+
+    def run(*args, stdin=""):
+        return subprocess.run([sys.executable, "-m", "workbench", "--workspace", str(tmp_path / "ws"), "llm", *args],
+                              input=stdin, capture_output=True, text=True, cwd=ROOT, env=env)
+
+    assert run("add", "s1", "--base-url", scripted.base_url, "--model", "m", "--retries", "0").returncode == 0
+    assert run("key", "s1", stdin="sk-from-stdin\n").returncode == 0
+    listed = run("list").stdout
+    assert "s1\topenai" in listed and "key set" in listed and "sk-from-stdin" not in listed
+    scripted.replies = [answer("pong")]
+    tested = run("test", "s1")
+    assert tested.returncode == 0 and "'pong'" in tested.stdout
+    scripted.replies = [(503, {"error": {"message": "down"}}, {}, 0)]
+    failed = run("chat", "s1", "hi")
+    assert failed.returncode == 1 and "HTTP 503" in failed.stderr and "Traceback" not in failed.stderr
+    bad = run("add", "s 2", "--base-url", "nope", "--model", "m")
+    assert bad.returncode == 2 and "http://" in bad.stderr
