@@ -16,7 +16,11 @@ CHAT_FIELDS = ("conversations", "messages", "system")
 JSON_FIELDS = ("history", "conversations", "messages")
 # Internal columns every stored version may carry; never user data.
 ROW_ID, SPLIT, SOURCE_LINE = "_id", "_split", "_line"
-INTERNAL_COLUMNS = (ROW_ID, SPLIT, SOURCE_LINE)
+# Lineage kept through mapping and splitting, left out of exports: which row an augmented row came
+# from and by which strategy; which document, chunk and text span an extracted pair came from.
+AUGMENTED_FROM, AUG_STRATEGY = "_augmented_from", "_aug_strategy"
+LINEAGE_COLUMNS = (AUGMENTED_FROM, AUG_STRATEGY, "_source", "_chunk", "_span")
+INTERNAL_COLUMNS = (ROW_ID, SPLIT, SOURCE_LINE) + LINEAGE_COLUMNS
 SPLITS = ("train", "validation", "test")
 
 # ShareGPT roles -> OpenAI roles.
