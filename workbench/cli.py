@@ -19,6 +19,7 @@ from .problems import ReadError
 from .workspace import StaleVersionError
 
 EXIT_USER_ERROR = 2
+NO_WORKSPACE_VERBS = {"embed", "embeddings"}  # they read no catalog, so they create no workspace folder
 
 
 def _workspace(args):
@@ -183,6 +184,29 @@ def cmd_models(args, ws) -> int:
     return 0
 
 
+def cmd_embeddings(args, ws) -> int:
+    from .embeddings import list_embedders, resolve_embedder
+
+    for spec in [resolve_embedder(args.target)] if args.target else list_embedders():
+        print(f"{spec.id}\t{spec.kind}\t{'available' if spec.available else 'unavailable'}\t{spec.dims or '?'} dims\t"
+              f"{spec.languages}\t{spec.notes}")
+    return 0
+
+
+def cmd_embed(args, ws) -> int:
+    from .embeddings import embed, resolve_embedder
+
+    spec = resolve_embedder(args.model)
+    vectors = embed(args.texts, spec, role=args.role)
+    print(f"cosine similarity, {spec.id}, role {args.role} ({vectors.shape[1]} dims; blank texts score 0)")
+    for number, text in enumerate(args.texts, 1):
+        print(f"[{number}] {text}")
+    print("\t" + "\t".join(f"[{number}]" for number in range(1, len(args.texts) + 1)))
+    for number, row in enumerate(vectors @ vectors.T, 1):
+        print(f"[{number}]\t" + "\t".join(f"{value:.3f}" for value in row))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workbench", description=__doc__)
     parser.add_argument("--workspace", default=os.environ.get("WORKBENCH_WORKSPACE", "workspace"))
@@ -224,6 +248,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", default="list", choices=("list", "add", "remove", "convert"))
     p.add_argument("target", nargs="?", help="a path (add) or a model id (remove, convert)")
     p.add_argument("--label"), p.add_argument("--wait", action="store_true", help="wait for the conversion")
+    p = verbs.add_parser("embeddings", help="list the embedding models, or check a sentence-transformers folder")
+    p.add_argument("target", nargs="?", help="an embedder id or a sentence-transformers folder to check")
+    p = verbs.add_parser("embed", help="pairwise cosine similarity of texts with an embedding model")
+    p.add_argument("texts", nargs="+"), p.add_argument("--model", default="e5-small-multilingual",
+                                                       help="an id from `embeddings`, or a sentence-transformers folder")
+    p.add_argument("--role", default="query", choices=("query", "passage"),
+                   help="E5 prefix; its card asks for query on both sides of a similarity")
     _feature_verbs(verbs)
     return parser
 
@@ -255,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "models" and args.action != "list" and not args.target:
         print("a path or model id is needed", file=sys.stderr)
         return EXIT_USER_ERROR
-    ws = _workspace(args)
+    ws = None if args.verb in NO_WORKSPACE_VERBS else _workspace(args)
     handler = getattr(args, "handler", None) or globals()[f"cmd_{args.verb}"]
     try:
         return handler(args, ws)
