@@ -107,6 +107,8 @@ class Problem:
     params: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
 
     def _format(self, index: int) -> str:
+        if self.code not in MESSAGES and self.code.startswith("extract_"):
+            import workbench.extract.messages  # noqa: F401  (a feature's codes register on import)
         template = MESSAGES[self.code][index]
         values = {"field": self.field, **self.params}
         if index == 1:

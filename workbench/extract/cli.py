@@ -1,0 +1,134 @@
+"""`python -m workbench extract …`: rule-mode extraction into a dataset, chunk a document, fetch a URL."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def register(verbs) -> None:
+    p = verbs.add_parser("extract", help="QA pairs from documents and URLs: rules, chunks, fetch")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("rules", help="extract QA pairs with a rule and save them as a new dataset")
+    a.add_argument("sources", nargs="+", help="files (.txt .md .pdf .docx .html), URLs, or - for stdin")
+    a.add_argument("--preset", default="qa_colon", choices=("qa_colon", "faq_headings", "numbered", "custom", "auto"))
+    a.add_argument("--pattern", help="custom: a regex with (?P<question>…) and (?P<answer>…)")
+    a.add_argument("--answer-until", default="paragraph", choices=("paragraph", "next_question"))
+    a.add_argument("--name", help="dataset name (default: the first source's name)")
+    a.add_argument("--encoding", help="text files: the encoding (default: detected)")
+    a.add_argument("--expected", help="JSONL of the pairs you expect (question/answer or instruction/output): "
+                                      "prints precision and coverage")
+    a.add_argument("--preview", type=int, metavar="N", help="print the first N pairs and save nothing")
+    a.add_argument("--background", action="store_true", help="run as a background job (many or large sources)")
+    a.set_defaults(handler=_rules)
+    a = actions.add_parser("chunks", help="print the chunks of a document")
+    a.add_argument("source")
+    a.add_argument("--size", type=int, default=1000), a.add_argument("--overlap", type=int, default=100)
+    a.add_argument("--tokenizer", help="a model id: sizes in its tokens instead of characters")
+    a.add_argument("--encoding")
+    a.add_argument("--width", type=int, default=60, help="characters of text shown per chunk")
+    a.set_defaults(handler=_chunks)
+    a = actions.add_parser("fetch", help="print a URL's main text (or why it is refused)")
+    a.add_argument("url"), a.set_defaults(handler=_fetch)
+
+
+def _items(sources: list[str]) -> list:
+    from .sources import Pasted
+
+    return [Pasted(sys.stdin.read(), "stdin") if source == "-" else source for source in sources]
+
+
+def _print_problems(problems, lang: str) -> None:
+    for problem in problems[:50]:
+        print(f"  {problem.severity}: {problem.located(lang)}", file=sys.stderr)
+
+
+def _rules(args, ws) -> int:
+    from .policy import fetch_policy_for
+    from .rules import Rule, extract_pairs
+    from .sources import read_sources
+
+    rule = Rule(preset=args.preset, pattern=args.pattern, answer_until=args.answer_until)
+    name = args.name or (Path(args.sources[0]).stem if args.sources[0] != "-" else "extracted")
+    if args.background:
+        from .jobs import start_rules_job
+
+        print(f"started job {start_rules_job(ws, _items(args.sources), rule, name)} (see `jobs list`)")
+        return 0
+    read = read_sources(_items(args.sources), fetch_policy_for(ws), encoding=args.encoding)
+    result = extract_pairs(read.documents, rule)
+    _print_problems(read.problems + result.problems, args.lang)
+    counts = result.counts()
+    for document in read.documents:
+        print(f"{document.source}\t{document.kind}\t{len(document.text):,} chars\t"
+              f"{counts['per_document'].get(document.id, 0)} pairs")
+    print(f"{counts['pairs']} pairs from {len(read.documents)} of {len(args.sources)} sources "
+          f"in {result.seconds:.2f} s ({json.dumps(counts['by_rule'])})")
+    if args.expected:
+        _print_score(result.pairs, args.expected)
+    if args.preview is not None:
+        for pair in result.pairs[:args.preview]:
+            print(json.dumps({"question": pair.question, "answer": pair.answer, "rule": pair.rule,
+                              "span": pair.question_span}, ensure_ascii=False))
+        return 0
+    if not result.pairs:
+        print("nothing saved: no pairs found / 未找到问答对，未保存")
+        return 1
+    from .dataset import pairs_to_rows, save_extraction, source_summaries
+
+    version = save_extraction(ws, pairs_to_rows(result.pairs, read.documents), name,
+                              source_summaries(read.documents, result.pairs), rule, read.problems + result.problems)
+    print(f"saved {version.rows} pairs as {version.ref}")
+    return 0
+
+
+def _print_score(pairs, path: str) -> None:
+    from .score import score_extraction
+
+    with open(path, encoding="utf-8") as handle:
+        expected = [json.loads(line) for line in handle if line.strip()]
+    score = score_extraction(pairs, expected)
+    print(f"score: {json.dumps(score.summary())}")
+    for item in score.unmatched_found[:10]:
+        print(f"  not expected: {item['question'][:60]!r} ({item['reason']})")
+    for item in score.unmatched_expected[:10]:
+        print(f"  missed: {item['question'][:60]!r}")
+
+
+def _chunks(args, ws) -> int:
+    from .chunk import chunk_document
+    from .sources import read_source
+
+    document = read_source(_items([args.source])[0], _policy(ws), encoding=args.encoding)
+    tokenizer = None
+    if args.tokenizer:
+        from ..models import load_tokenizer
+
+        tokenizer = load_tokenizer(ws, args.tokenizer)
+    chunks = chunk_document(document, args.size, args.overlap, tokenizer)
+    unit = "tokens" if tokenizer is not None else "chars"
+    print(f"{document.source}: {len(document.text):,} chars -> {len(chunks)} chunks (size {args.size} {unit}, "
+          f"overlap {args.overlap})")
+    for chunk in chunks:
+        text = " ".join(chunk.text.split())
+        shown = text if len(text) <= args.width else text[:args.width - 1] + "…"
+        print(f"{chunk.id}\t[{chunk.start}:{chunk.end}]\t{chunk.heading_path or '-'}\t{shown}")
+    return 0
+
+
+def _fetch(args, ws) -> int:
+    from .sources import read_url
+
+    document = read_url(args.url, _policy(ws))
+    meta = document.meta
+    redirected = f" (redirected to {meta['final_url']})" if meta.get("final_url") != args.url else ""
+    print(f"# {document.title} — {document.kind}, {meta.get('content_type')}, {len(document.text):,} chars{redirected}",
+          file=sys.stderr)
+    print(document.text)
+    return 0
+
+
+def _policy(ws):
+    from .policy import fetch_policy_for
+
+    return fetch_policy_for(ws)

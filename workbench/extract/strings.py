@@ -1,0 +1,43 @@
+"""UI strings of the extract page: (English, Chinese), keys prefixed `extract.` (loaded by workbench.i18n)."""
+from __future__ import annotations
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "extract.title": ("Extract QA pairs", "抽取问答对"),
+    "extract.sources": ("Sources", "来源"),
+    "extract.upload": ("Upload documents (.txt .md .pdf .docx .html)", "上传文档（.txt .md .pdf .docx .html）"),
+    "extract.urls": ("Web addresses, one per line", "网址，每行一个"),
+    "extract.paste": ("…or paste text", "……或粘贴文本"),
+    "extract.read": ("Read sources", "读取来源"),
+    "extract.documents": ("{count} documents read, {chars} characters.", "已读取 {count} 个文档，共 {chars} 个字符。"),
+    "extract.cannot_read": ("Some sources could not be read:", "部分来源无法读取："),
+    "extract.mode": ("Mode", "模式"),
+    "extract.mode.rules": ("Rules (no LLM)", "规则（不用大模型）"),
+    "extract.mode.llm": ("LLM", "大模型"),
+    "extract.preset": ("Pattern", "模式"),
+    "extract.preset.qa_colon": ("Q: … A: … (also Question/Answer and the Chinese markers)", "问：… 答：… / Q: … A: …"),
+    "extract.preset.faq_headings": ("FAQ headings (## question, then its text)", "FAQ 标题（## 问题，后接正文）"),
+    "extract.preset.numbered": ("Numbered questions (1. … ?  1、…？ （1）…？)", "编号问题（1. … ?  1、…？ （1）…？）"),
+    "extract.preset.custom": ("Custom regular expression", "自定义正则表达式"),
+    "extract.preset.auto": ("All of the above", "以上全部"),
+    "extract.pattern": ("Regex with (?P<question>…) and (?P<answer>…)", "含 (?P<question>…) 和 (?P<answer>…) 的正则表达式"),
+    "extract.answer_until": ("An answer ends at", "答案结束于"),
+    "extract.answer_until.paragraph": ("the end of its paragraph", "所在段落结束"),
+    "extract.answer_until.next_question": ("the next question", "下一个问题"),
+    "extract.preview": ("Preview", "预览"),
+    "extract.preview_count": ("{count} pairs in the preview ({seconds:.2f} s).", "预览中有 {count} 个问答对（{seconds:.2f} 秒）。"),
+    "extract.no_pairs": ("No pairs found with this pattern.", "使用该模式没有找到问答对。"),
+    "extract.name": ("Dataset name", "数据集名称"),
+    "extract.save": ("Extract and save as a dataset", "抽取并保存为数据集"),
+    "extract.saved": ("Saved {ref} with {rows} pairs.", "已保存 {ref}，共 {rows} 个问答对。"),
+    "extract.background": ("Extracting in the background…", "后台抽取中……"),
+    "extract.span": ("Source span", "来源片段"),
+    "extract.chunk_size": ("Chunk size", "块大小"),
+    "extract.chunk_overlap": ("Overlap", "重叠"),
+    "extract.chunks": ("{count} chunks", "{count} 个文本块"),
+    "extract.allow_private": ("Allow private network URLs (intranet, localhost)", "允许内网网址（内网、本机）"),
+    "extract.allow_private_help": (
+        "Off by default: pages on loopback, private and link-local addresses are refused. Cloud metadata "
+        "addresses are always refused.",
+        "默认关闭：拒绝抓取本机回环、内网和链路本地地址上的网页。云元数据地址始终禁止。"),
+    "extract.score": ("Precision {precision:.0%}, coverage {coverage:.0%}", "准确率 {precision:.0%}，覆盖率 {coverage:.0%}"),
+}
