@@ -50,7 +50,7 @@ def job_kind(name: str, resumable: bool = False):
 
 # Modules whose import registers job kinds (with @job_kind); kept lazy so the catalog loads fast.
 JOB_MODULES = ("workbench.models", "workbench.data.jobs", "workbench.llm.jobs", "workbench.extract.jobs",
-               "workbench.augment.jobs", "workbench.templates.jobs", "workbench.data.quality_jobs")
+               "workbench.extract.llm_mode", "workbench.augment.jobs", "workbench.templates.jobs", "workbench.data.quality_jobs")
 
 
 def _load_kinds() -> None:
