@@ -225,3 +225,19 @@ def save_reviewed(ws, rows: list[dict], name: str, job_id: str | None = None, so
     if job_id:
         extra["job_id"] = job_id
     return save_extraction(ws, accepted, name, list(sources), rule, mode=mode, extra=extra)
+
+
+def rule_candidates(documents, rule, limit: int | None = None):
+    """Rule-mode pairs as review candidates (same shape as LLM mode's), and the RuleResult."""
+    from .dataset import pairs_to_rows
+    from .rules import extract_pairs
+
+    result = extract_pairs(documents, rule, limit=limit)
+    by_id = {d.id: d for d in documents}
+    rows = []
+    for pair, row in zip(result.pairs, pairs_to_rows(result.pairs, documents)):
+        text = by_id[pair.document_id].text
+        rows.append({"accept": True, "instruction": row["instruction"], "output": row["output"],
+                     "chunk_text": text[pair.start:pair.end], "grounding": None, "_source": row["_source"],
+                     "_chunk": row["_chunk"], "_span": row["_span"]})
+    return rows, result

@@ -1,0 +1,134 @@
+"""Extract QA pairs from documents and web pages: rules (instant) or an LLM (background job), then review."""
+import pandas as pd
+import streamlit as st
+
+from ui.common import job_card, show_flash, show_problems, t, workspace
+from workbench import jobs
+from workbench.extract import Pasted, Rule, chunk_documents, read_sources
+from workbench.extract.chunk import ChunkConfig
+from workbench.extract.llm_mode import (ANSWER_PROMPT, QUESTION_PROMPT, LLMExtractConfig, load_candidates,
+                                        rule_candidates, save_reviewed, start_llm_job)
+from workbench.extract.policy import fetch_policy_for, save_fetch_settings
+from workbench.llm import list_endpoints
+
+ws = workspace()
+st.title(t("extract.title"))
+show_flash()
+
+st.subheader(t("extract.sources"))
+uploads = st.file_uploader(t("extract.upload"), type=["txt", "md", "pdf", "docx", "html", "htm"],
+                           accept_multiple_files=True, key="extract_uploads")
+left, right = st.columns(2)
+pasted = left.text_area(t("extract.paste"), key="extract_paste", height=140)
+urls = right.text_area(t("extract.urls"), key="extract_urls", height=140, placeholder="https://example.com/faq")
+policy = fetch_policy_for(ws)
+allow = right.toggle(t("extract.allow_private"), value=policy.allow_private, help=t("extract.allow_private_help"),
+                     key="extract_allow_private")
+if allow != policy.allow_private:
+    save_fetch_settings(ws, allow)
+items = [(u.name, u.getvalue()) for u in uploads or []] + ([Pasted(pasted)] if pasted.strip() else []) + [
+    line.strip() for line in urls.splitlines() if line.strip()]
+cols = st.columns(3, vertical_alignment="bottom")
+size = cols[0].number_input(t("extract.chunk_size"), 100, 20_000, 1000, step=100, key="extract_size")
+overlap = cols[1].number_input(t("extract.chunk_overlap"), 0, 5_000, 100, step=50, key="extract_overlap")
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def read(key: tuple, _items):
+    return read_sources(_items, policy=fetch_policy_for(ws))
+
+
+def documents():
+    key = tuple((i[0], len(i[1])) if isinstance(i, tuple) else getattr(i, "text", i) for i in items)
+    result = read(key, items)
+    if result.problems:
+        show_problems(result.problems, height=150)
+    return result.documents
+
+
+if cols[2].button(t("extract.show_chunks"), key="extract_show_chunks", disabled=not items):
+    docs = documents()
+    chunks = chunk_documents(docs, ChunkConfig(size=int(size), overlap=min(int(overlap), int(size) // 2)))
+    st.caption(t("extract.chunks", count=len(chunks)))
+    st.dataframe(pd.DataFrame([{"document": c.document_id, "section": c.heading_path, "start": c.start,
+                                "end": c.end, "text": c.text} for c in chunks]), hide_index=True, width="stretch")
+
+mode = st.radio(t("extract.mode"), ["rules", "llm"], format_func=lambda m: t(f"extract.mode.{m}"),
+                horizontal=True, key="extract_mode")
+if mode == "rules":
+    left, right = st.columns(2)
+    preset = left.selectbox(t("extract.preset"), ["auto", "qa_colon", "faq_headings", "numbered", "custom"],
+                            format_func=lambda p: t(f"extract.preset.{p}"), key="extract_preset")
+    until = right.selectbox(t("extract.answer_until"), ["paragraph", "next_question"],
+                            format_func=lambda u: t(f"extract.answer_until.{u}"), key="extract_until")
+    pattern = st.text_input(t("extract.pattern"), key="extract_pattern",
+                            placeholder=r"问[:：](?P<question>.+)\n答[:：](?P<answer>.+)") if preset == "custom" else None
+    if st.button(t("extract.find"), type="primary", key="extract_find", disabled=not items):
+        try:
+            rule = Rule(preset=preset, pattern=pattern or None, answer_until=until)
+        except ValueError as error:
+            st.error(str(error))
+        else:
+            rows, result = rule_candidates(documents(), rule)
+            st.session_state["extract_candidates"] = (rows, None, rule.model_dump())
+            st.caption(t("extract.preview_count", count=len(rows), seconds=result.seconds))
+            if not rows:
+                st.info(t("extract.no_pairs"))
+else:
+    endpoints = [e.name for e in list_endpoints(ws)]
+    cols = st.columns(3)
+    endpoint = cols[0].selectbox(t("extract.endpoint"), endpoints, key="extract_endpoint")
+    per_chunk = cols[1].number_input(t("extract.per_chunk"), 1, 20, 3, key="extract_per_chunk")
+    grounded = cols[2].selectbox(t("extract.grounded"), ["none", "similarity", "judge"],
+                                 format_func=lambda g: t(f"extract.grounded.{g}"), key="extract_grounded")
+    with st.expander(t("extract.prompts")):
+        question_prompt = st.text_area(t("extract.question_prompt"), QUESTION_PROMPT, key="extract_qprompt")
+        answer_prompt = st.text_area(t("extract.answer_prompt"), ANSWER_PROMPT, key="extract_aprompt")
+    if st.button(t("extract.generate"), type="primary", key="extract_generate", disabled=not items or not endpoints):
+        try:
+            config = LLMExtractConfig(endpoint, int(per_chunk), int(size), min(int(overlap), int(size) // 2),
+                                      question_prompt, answer_prompt, grounded)
+        except ValueError as error:
+            st.error(str(error))
+        else:
+            st.session_state["extract_job"] = start_llm_job(ws, items, config, "extract")
+            st.session_state.pop("extract_candidates", None)
+
+
+@st.fragment(run_every=2)
+def llm_job() -> None:
+    info = jobs.get(ws, st.session_state["extract_job"])
+    job_card(info, where="extract")
+    if info.state == "succeeded":
+        st.session_state["extract_candidates"] = (load_candidates(ws, info.id), info.id, None)
+        del st.session_state["extract_job"]
+        st.rerun()
+
+
+if st.session_state.get("extract_job"):
+    llm_job()
+
+if st.session_state.get("extract_candidates"):
+    rows, job_id, rule = st.session_state["extract_candidates"]
+    if rows:
+        st.subheader(t("extract.review"))
+        frame = pd.DataFrame(rows)[["accept", "instruction", "output", "chunk_text", "grounding"]]
+        edited = st.data_editor(frame, hide_index=True, width="stretch", key="extract_review",
+                                disabled=["chunk_text", "grounding"],
+                                column_config={"chunk_text": st.column_config.TextColumn(t("extract.span"))})
+        st.caption(t("extract.review_count", accepted=int(edited["accept"].sum()), total=len(edited)))
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        name = left.text_input(t("extract.name"), value="extracted-qa", key="extract_name")
+        if right.button(t("extract.save_reviewed"), type="primary", key="extract_save"):
+            reviewed = [{**row, **edited.iloc[i].to_dict()} for i, row in enumerate(rows)]
+            try:
+                version = save_reviewed(ws, reviewed, name, job_id=job_id, mode="llm" if job_id else "rules",
+                                        rule=rule)
+            except ValueError as error:
+                st.error(str(error))
+            else:
+                st.session_state.pop("extract_candidates")
+                st.session_state["current_dataset"] = version.dataset_id
+                st.session_state["flash"] = (t("extract.saved", ref=version.ref, rows=version.rows),
+                                             ("app_pages/datasets.py", "🗂️ " + t("nav.datasets")))
+                st.rerun()

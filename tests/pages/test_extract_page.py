@@ -1,0 +1,54 @@
+"""The Extract page: rules on pasted text, an LLM job on a real local endpoint, review, save (AppTest)."""
+import json
+
+from tests.llm.conftest import answer
+from tests.pages.conftest import no_errors, page
+from workbench import jobs
+from workbench.llm import Endpoint, save_endpoint
+
+FAQ = "问：宫中几时请安？\n答：卯时。\n\n问：谁管六宫？\n答：皇后。\n\n闲话一段，没有问答。"
+
+
+def test_rules_on_pasted_text_are_reviewed_and_only_accepted_pairs_are_saved(app_env):
+    at = page("extract").run()
+    no_errors(at)
+    at.text_area(key="extract_paste").input(FAQ).run()
+    at.button(key="extract_find").click().run()
+    no_errors(at)
+    rows = at.session_state["extract_candidates"][0]
+    assert [r["instruction"] for r in rows] == ["宫中几时请安？", "谁管六宫？"]
+    assert rows[0]["chunk_text"].startswith("问：宫中几时请安？")
+    at.button(key="extract_save").click().run()
+    no_errors(at)
+    version = app_env.datasets()[0]
+    assert version.rows == 2 and any("Saved" in s.value for s in at.success)
+    saved = app_env.read(app_env.version(version.id)).to_pylist()
+    assert saved[1]["output"] == "皇后。" and json.loads(saved[1]["_source"])["source"] == "pasted text"
+
+
+def test_llm_mode_runs_as_a_job_and_its_candidates_come_back_for_review(app_env, scripted):
+    def reply(request):
+        prompt = request["messages"][0]["content"]
+        if prompt.startswith("You write questions"):
+            return answer('["谁管六宫？"]')
+        return answer("皇后。")
+
+    scripted.replies = [reply]
+    save_endpoint(app_env, Endpoint("scripted", base_url=scripted.base_url, model="m", max_retries=0))
+    at = page("extract").run()
+    at.text_area(key="extract_paste").input(FAQ).run()
+    at.radio(key="extract_mode").set_value("llm").run()
+    at.selectbox(key="extract_endpoint").select("scripted")
+    at.number_input(key="extract_per_chunk").set_value(1).run()
+    at.button(key="extract_generate").click().run()
+    no_errors(at)
+    job_id = at.session_state["extract_job"]
+    assert jobs.wait(app_env, job_id).state == "succeeded"
+    at.run()
+    at.run()
+    no_errors(at)
+    rows = at.session_state["extract_candidates"][0]
+    assert rows and rows[0]["instruction"] == "谁管六宫？" and rows[0]["output"] == "皇后。"
+    at.button(key="extract_save").click().run()
+    version = app_env.version(app_env.datasets()[0].id)
+    assert version.params["mode"] == "llm" and version.params["job_id"] == job_id
