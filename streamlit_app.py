@@ -38,6 +38,10 @@ pages = {
         st.Page("app_pages/map_fields.py", title=t("nav.map"), icon="🔀", url_path="map"),
         st.Page("app_pages/split.py", title=t("nav.split"), icon="✂️", url_path="split"),
         st.Page("app_pages/export.py", title=t("nav.export"), icon="📦", url_path="export"),
+        st.Page("app_pages/extract.py", title=t("extract.nav"), icon="🔎", url_path="extract"),
+        st.Page("app_pages/augment.py", title=t("augment.nav"), icon="✨", url_path="augment"),
+        st.Page("app_pages/templates.py", title=t("templates.nav"), icon="📝", url_path="templates"),
+        st.Page("app_pages/quality.py", title=t("quality.nav"), icon="🧹", url_path="quality"),
     ],
     t("nav.group.system"): [
         st.Page("app_pages/models.py", title=t("nav.models"), icon="🧠", url_path="models"),

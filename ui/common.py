@@ -44,7 +44,9 @@ def show_problems(problems, height: int = 300) -> None:
 
 def saved(new_version, key: str, next_page: tuple[str, str] | None = None) -> None:
     """After a save: select the new version, keep the message across the rerun, rerun."""
-    st.session_state.pop(f"{key}_version_{new_version.dataset_id}", None)
+    # The selector is set on the next run, before it is drawn: popping its state alone leaves the browser
+    # showing (and sending back) the old version, so the next save would start from a stale one.
+    st.session_state[f"{key}_select_version"] = (new_version.dataset_id, new_version.number)
     st.session_state["flash"] = (t("common.saved_version", ref=new_version.ref), next_page)
     st.rerun()
 
@@ -75,6 +77,9 @@ def pick_version(key: str, label_suffix: str = ""):
     versions = ws.versions(dataset_id)
     numbers = [v.number for v in reversed(versions)]
     labels = {v.number: f"v{v.number} · {v.op}" for v in versions}
+    selected = st.session_state.pop(f"{key}_select_version", None)
+    if selected and selected[0] == dataset_id and selected[1] in labels:
+        st.session_state[f"{key}_version_{dataset_id}"] = selected[1]
     number = right.selectbox(t("common.version"), numbers, format_func=labels.get, key=f"{key}_version_{dataset_id}")
     return ws.version(dataset_id, number)
 
