@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Features keep their verbs beside their code: a module with `register(verbs)` that adds subparsers
 # and sets `handler=function(args, ws) -> exit code` on each.
 FEATURE_CLIS = ("workbench.llm.cli", "workbench.extract.cli", "workbench.templates.cli", "workbench.data.quality_cli",
-                "workbench.augment.cli")
+                "workbench.augment.cli", "workbench.train.cli")
 
 
 def _feature_verbs(verbs) -> None:

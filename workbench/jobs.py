@@ -35,22 +35,24 @@ class JobKind:
     name: str
     run: Callable  # run(ctx: JobContext, params: dict) -> dict (the result)
     resumable: bool = False
+    launcher: Callable | None = None  # launcher(params) -> command prefix that runs `-m workbench ...`
 
 
 KINDS: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, resumable: bool = False):
+def job_kind(name: str, resumable: bool = False, launcher: Callable | None = None):
     """Register a function as a job kind: `@job_kind("stats", resumable=True)`."""
     def register(fn):
-        KINDS[name] = JobKind(name, fn, resumable)
+        KINDS[name] = JobKind(name, fn, resumable, launcher)
         return fn
     return register
 
 
 # Modules whose import registers job kinds (with @job_kind); kept lazy so the catalog loads fast.
 JOB_MODULES = ("workbench.models", "workbench.data.jobs", "workbench.llm.jobs", "workbench.extract.jobs",
-               "workbench.extract.llm_mode", "workbench.augment.jobs", "workbench.templates.jobs", "workbench.data.quality_jobs")
+               "workbench.extract.llm_mode", "workbench.augment.jobs", "workbench.templates.jobs", "workbench.data.quality_jobs",
+               "workbench.train.jobs", "workbench.train.preflight")
 
 
 def _load_kinds() -> None:
@@ -139,7 +141,10 @@ def start(ws, kind: str, params: dict, title: str | None = None) -> str:
 def _spawn(ws, job_id: str) -> None:
     folder = ws.root / "jobs" / job_id
     log = open(folder / "log.txt", "ab")
-    command = [sys.executable, "-m", "workbench", "--workspace", str(ws.root), "jobs", "run", job_id]
+    info = get(ws, job_id)
+    launcher = KINDS[info.kind].launcher if info.kind in KINDS else None
+    prefix = launcher(info.params) if launcher else [sys.executable]
+    command = [*prefix, "-m", "workbench", "--workspace", str(ws.root), "jobs", "run", job_id]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True, cwd=os.getcwd(), env=env)
@@ -317,6 +322,8 @@ def run(ws, job_id: str) -> int:
     """The worker: run the job's function, record how it ended. Returns the process exit code."""
     _load_kinds()
     info = get(ws, job_id)
+    if int(os.environ.get("RANK", "0") or 0) > 0:
+        return _run_follower(ws, info)
     ctx = JobContext(ws, job_id)
     signal.signal(signal.SIGTERM, lambda *_: ctx._cancel.set())
     with ws.connect(write=True) as con:
@@ -344,3 +351,27 @@ def run(ws, job_id: str) -> int:
         return 1
     finally:
         ctx._stop_heartbeat.set()
+
+
+class FollowerContext(JobContext):
+    """For the other processes of a multi-process job: the same cancel flag, no catalog writes."""
+
+    def progress(self, done, total=None, message="", force=False) -> None:
+        self._progress = (done, total, message)
+
+    def log(self, message: str) -> None:
+        pass
+
+    def save_checkpoint(self, state: dict) -> None:
+        pass
+
+
+def _run_follower(ws, info: JobInfo) -> int:
+    """Rank > 0 under `accelerate launch`: run the job's function; rank 0 records how it ended."""
+    ctx = FollowerContext(ws, info.id)
+    signal.signal(signal.SIGTERM, lambda *_: ctx._cancel.set())
+    try:
+        KINDS[info.kind].run(ctx, info.params)
+        return 0
+    except JobCancelled:
+        return 0

@@ -117,6 +117,40 @@ def test_cancelling_stops_before_the_remaining_requests(scripted):
     assert sum(r is not None for r in results) == 2 and len(scripted.requests) == 2
 
 
+def test_n_requests_in_flight_finish_in_waves_not_one_after_another(scripted):
+    scripted.replies = [(*answer("ok")[:3], 0.3)]
+    client, _ = backend(scripted, max_concurrency=4, max_retries=0)
+    started = time.perf_counter()
+    results = client.complete_many([HELLO] * 8)
+    seconds = time.perf_counter() - started
+    assert all(r.text == "ok" for r in results) and scripted.max_in_flight == 4
+    assert seconds < 1.2, seconds  # two waves of 0.3 s; one at a time would take 2.4 s
+
+
+def test_our_server_takes_a_burst_of_connections_without_dropping_any():
+    from workbench.llm import Completion
+
+    class Slow:  # a backend that answers after 0.3 s
+        endpoint = Endpoint("slow", base_url="http://127.0.0.1/v1", model="slow")
+
+        def complete(self, messages, params):
+            time.sleep(0.3)
+            return Completion("ok", "slow", "stop")
+
+    server, base_url = serve_in_thread(Slow())
+    try:
+        client = OpenAIBackend(Endpoint("burst", base_url=base_url, model="slow", max_concurrency=48, max_retries=0,
+                                        timeout_s=10))
+        started = time.perf_counter()
+        results = client.complete_many([HELLO] * 144)
+        seconds = time.perf_counter() - started
+        assert [getattr(r, "text", r) for r in results] == ["ok"] * 144
+        assert seconds < 1.5, seconds  # three waves of 0.3 s; a dropped connect is retried only after 1 s
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # --- endpoints and keys ---------------------------------------------------------------------------------
 def test_endpoints_are_saved_listed_and_refused_when_invalid(ws):
     save_endpoint(ws, Endpoint("deepseek", base_url="https://api.example.com/v1", model="chat", max_concurrency=8))

@@ -18,7 +18,13 @@ from .types import Completion, GenerationParams, LLMError
 MAX_BODY_BYTES = 4 << 20
 
 
-def make_server(backend, host: str = "127.0.0.1", port: int = 0, model_name: str | None = None) -> ThreadingHTTPServer:
+class Server(ThreadingHTTPServer):
+    # listen() backlog: the default 5 drops connects when a client keeps more requests in flight (each
+    # dropped connect costs a 1 s SYN retry or a connection error), so N-way concurrency would stall
+    request_queue_size = 1024
+
+
+def make_server(backend, host: str = "127.0.0.1", port: int = 0, model_name: str | None = None) -> Server:
     name = model_name or backend.endpoint.model
 
     class Handler(BaseHTTPRequestHandler):
@@ -69,10 +75,10 @@ def make_server(backend, host: str = "127.0.0.1", port: int = 0, model_name: str
             self.end_headers()
             self.wfile.write(data)
 
-    return ThreadingHTTPServer((host, port), Handler)
+    return Server((host, port), Handler)
 
 
-def serve_in_thread(backend, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, str]:
+def serve_in_thread(backend, host: str = "127.0.0.1", port: int = 0) -> tuple[Server, str]:
     """Start the server in a daemon thread; returns it and its base URL (`server.shutdown()` stops it)."""
     server = make_server(backend, host, port)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -1,0 +1,112 @@
+"""Rows -> token ids and labels through the tokenizer's own chat template; loss only on answer tokens.
+
+Each assistant turn (history answers and the final output) is found as the text the template adds
+between "conversation so far + generation prompt" and "conversation including that answer", so the
+end-of-turn token the template writes after an answer is learned too (the model learns to stop).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..records import row_messages
+
+IGNORE = -100
+# For base models without a chat template: plain ChatML, the format SmolLM2 and Qwen use.
+FALLBACK_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+class FormatError(ValueError):
+    """A row the chat template cannot turn into a training example (message says which and why)."""
+
+
+@dataclass
+class Example:
+    input_ids: np.ndarray   # int64 [n]
+    labels: np.ndarray      # int64 [n], IGNORE on prompt tokens
+    truncated: bool
+
+    @property
+    def answer_tokens(self) -> int:
+        return int((self.labels != IGNORE).sum())
+
+
+def ensure_chat_template(tokenizer) -> str:
+    """The template the run uses (the tokenizer's own, or ChatML for base models); set on the tokenizer."""
+    if not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = FALLBACK_TEMPLATE
+    return tokenizer.chat_template
+
+
+def answer_spans(tokenizer, messages: list[dict]) -> tuple[str, list[tuple[int, int]]]:
+    """The rendered conversation and the character spans of every assistant answer (with its end tag)."""
+    text = tokenizer.apply_chat_template(messages, tokenize=False)
+    spans = []
+    for index, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        prompt = tokenizer.apply_chat_template(messages[:index], tokenize=False, add_generation_prompt=True)
+        upto = tokenizer.apply_chat_template(messages[:index + 1], tokenize=False)
+        if not (upto.startswith(prompt) and text.startswith(upto)):
+            raise FormatError("the chat template does not render conversations prefix by prefix, so answer tokens "
+                              "cannot be located / 该对话模板无法逐轮渲染，无法定位回答部分")
+        spans.append((len(prompt), len(upto)))
+    return text, spans
+
+
+def tokenize_messages(tokenizer, messages: list[dict], max_length: int) -> Example:
+    """Token ids of the conversation and labels that are the ids on answer spans, IGNORE elsewhere."""
+    text, spans = answer_spans(tokenizer, messages)
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids = np.asarray(encoded["input_ids"], dtype=np.int64)
+    starts = np.asarray([s for s, _ in encoded["offset_mapping"]], dtype=np.int64)
+    ends = np.asarray([e for _, e in encoded["offset_mapping"]], dtype=np.int64)
+    in_answer = np.zeros(len(ids), dtype=bool)
+    for begin, end in spans:
+        in_answer |= (starts >= begin) & (ends <= end) & (ends > starts)
+    labels = np.where(in_answer, ids, IGNORE)
+    truncated = len(ids) > max_length
+    return Example(ids[:max_length], labels[:max_length], truncated)
+
+
+def tokenize_rows(tokenizer, rows: list[dict], max_length: int, progress=None) -> tuple[list[Example], list[dict]]:
+    """Examples for the rows that have something to learn, and located problems for those that do not."""
+    ensure_chat_template(tokenizer)
+    examples, problems = [], []
+    for position, row in enumerate(rows):
+        where = {"row": row.get("_id", position)}
+        try:
+            messages = row_messages(row)
+            if not any(m["role"] == "assistant" and (m.get("content") or "").strip() for m in messages):
+                problems.append({**where, "problem": "empty output / 输出为空"})
+                continue
+            example = tokenize_messages(tokenizer, messages, max_length)
+        except FormatError as error:
+            problems.append({**where, "problem": str(error)})
+            continue
+        if example.answer_tokens == 0:
+            problems.append({**where, "problem": f"the prompt alone is longer than max_length={max_length}, nothing "
+                                                 f"left to learn / 提示词本身超过最大长度 {max_length}，没有可学习的回答"})
+            continue
+        examples.append(example)
+        if progress and position % 500 == 0:
+            progress(position, len(rows))
+    return examples, problems
+
+
+def length_report(tokenizer, rows: list[dict], max_length: int) -> dict:
+    """How many rows the max length would cut, measured with the real tokenizer."""
+    ensure_chat_template(tokenizer)
+    lengths = []
+    for row in rows:
+        try:
+            text, _ = answer_spans(tokenizer, row_messages(row))
+        except FormatError:
+            continue
+        lengths.append(len(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    array = np.asarray(lengths or [0])
+    return {"rows": len(lengths), "truncated": int((array > max_length).sum()), "max": int(array.max()),
+            "mean": round(float(array.mean()), 1), "p95": int(np.percentile(array, 95)), "tokens": int(array.sum())}

@@ -1,0 +1,56 @@
+"""The `train` job: a run started through `accelerate launch`, resumable from its last checkpoint."""
+from __future__ import annotations
+
+import sys
+
+from .. import jobs
+from ..jobs import JobCancelled, job_kind
+from .config import TrainConfig
+from .runs import create_run, finish_run, get_run, set_job
+
+
+def accelerate_command(params: dict) -> list[str]:
+    """`accelerate launch` with the user's accelerate config (GPUs, nodes, DeepSpeed), or one local process."""
+    command = [sys.executable, "-m", "accelerate.commands.launch"]
+    if params.get("accelerate_config"):
+        return command + ["--config_file", str(params["accelerate_config"])]
+    return command + ["--num_processes", str(params.get("num_processes", 1)), "--num_machines", "1",
+                      "--mixed_precision", "no", "--dynamo_backend", "no"]
+
+
+@job_kind("train", resumable=True, launcher=accelerate_command)
+def train_job(ctx, params) -> dict:
+    """Train run `params['run_id']`; a resume continues from its newest checkpoint."""
+    from .trainer import Trainer
+
+    run_id, main = params["run_id"], not isinstance(ctx, jobs.FollowerContext)
+    if main:
+        finish_run(ctx.ws, run_id, "running")
+    try:
+        trainer = Trainer(ctx.ws, run_id, ctx)
+        trainer.setup()
+        summary = trainer.fit()
+    except JobCancelled:
+        if main:
+            finish_run(ctx.ws, run_id, "cancelled")
+        raise
+    except BaseException:
+        if main:
+            finish_run(ctx.ws, run_id, "failed")
+        raise
+    if main:
+        finish_run(ctx.ws, run_id, "succeeded", summary)
+    return {"run_id": run_id, **summary}
+
+
+def start_training(ws, config: TrainConfig, accelerate_config: str | None = None, num_processes: int = 1) -> tuple:
+    """Create the run for `config` and start its job. Returns (run, job id)."""
+    from .. import models
+
+    version = ws.version(config.dataset, config.version)
+    spec = models.resolve(ws, config.base_model)
+    run = create_run(ws, config, version.dataset_id, version.number, spec.id)
+    params = {"run_id": run.id, "accelerate_config": accelerate_config, "num_processes": num_processes}
+    job_id = jobs.start(ws, "train", params, title=f"Train {run.name}")
+    set_job(ws, run.id, job_id)
+    return get_run(ws, run.id), job_id

@@ -1,0 +1,132 @@
+"""Before launch: the data-quality gate, the layers LoRA can target, and a measured time estimate."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import models
+from ..jobs import job_kind
+from . import formatting, modeling, packing
+from .config import TrainConfig
+from .modeling import TrainError
+
+
+def target_modules(ws, model_id: str) -> list[str]:
+    """Linear layer names LoRA can target in this model, read from an empty (meta) copy: no weights loaded."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    spec = models.resolve(ws, model_id)
+    if spec.kind == "run" and spec.base:
+        spec = models.resolve(ws, spec.base)
+    config = AutoConfig.from_pretrained(str(models.converted_model_folder(ws, spec)))
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    return modeling.linear_module_names(model)
+
+
+def quality_gate(ws, config: TrainConfig, tokenizer) -> dict:
+    """What the run would meet in its data: rows cut by max length, empty outputs, duplicates, leakage."""
+    from ..data.quality import quality_report
+    from .trainer import split_rows
+
+    version = ws.version(config.dataset, config.version)
+    rows = split_rows(ws, config, config.split)
+    lengths = formatting.length_report(tokenizer, rows, config.max_length)
+    report = quality_report(ws.read(version))
+    summary = report.summary()
+    empty = sum(1 for r in rows if not str(r.get("output") or "").strip() and not (r.get("messages")
+                                                                                  or r.get("conversations")))
+    return {"rows": len(rows), "truncated": lengths["truncated"], "longest": lengths["max"], "p95": lengths["p95"],
+            "mean_tokens": lengths["mean"], "tokens": lengths["tokens"], "empty_outputs": empty,
+            "exact_duplicates": summary["exact_duplicate_rows"], "near_duplicates": summary["near_duplicate_rows"],
+            "leaked_rows": summary["leaked_rows"], "splits": version.splits}
+
+
+def estimate(ws, config: TrainConfig, warmup_steps: int = 2, progress=None) -> dict:
+    """Tokens and steps of the run, and its time from a few real training steps measured on this machine."""
+    import torch
+
+    base = models.resolve(ws, config.base_model)
+    base_id = base.base if base.kind == "run" and base.base else base.id
+    tokenizer = models.load_tokenizer(ws, base_id)
+    from .trainer import prepare
+
+    train, _, problems = prepare(ws, config.model_copy(update={"eval_split": None}), tokenizer)
+    lengths = np.asarray([len(e.input_ids) for e in train])
+    steps = packing.total_steps(len(train), config.batch_size, config.gradient_accumulation, config.epochs,
+                                config.max_steps)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    precision = modeling.resolve_precision(config.precision, device)
+    torch.manual_seed(config.seed)
+    model = modeling.load_base(models.converted_model_folder(ws, base_id), modeling.attention_for(device, config.packing),
+                               torch.bfloat16 if precision == "bf16" else torch.float32)
+    if config.method == "lora":
+        model = modeling.add_adapter(model, config, None)
+    model.to(device).train()
+    seconds, tokens = [], []
+    for step in range(warmup_steps + 1):
+        if progress:
+            progress(step, warmup_steps + 1)
+        rows = packing.step_rows(len(train), step, config.batch_size, config.gradient_accumulation, config.seed)
+        started, used = time.time(), 0
+        for group in packing.micro_batches(rows, lengths, config.batch_size, config.tokens_per_micro_batch):
+            batch = packing.make_batch([train[i] for i in group], config.packing, tokenizer.pad_token_id or 0)
+            with modeling.autocast(device, precision):
+                loss = modeling.batch_loss(model, batch, device) / max(batch.answer_tokens, 1)
+            loss.backward()
+            used += batch.tokens
+        model.zero_grad(set_to_none=True)
+        if step:  # the first step warms caches and allocators
+            seconds.append(time.time() - started)
+            tokens.append(used)
+    rate = sum(tokens) / max(sum(seconds), 1e-9)
+    step_tokens = float(lengths.mean()) * config.batch_size * config.gradient_accumulation
+    total_tokens = int(step_tokens * steps)
+    return {"rows": len(train), "skipped": len(problems), "steps": steps, "tokens": total_tokens,
+            "tokens_per_s": round(rate, 1), "seconds": round(total_tokens / max(rate, 1e-9), 1),
+            "minutes": round(total_tokens / max(rate, 1e-9) / 60, 1), "device": device, "precision": precision}
+
+
+@job_kind("train_estimate")
+def estimate_job(ctx, params) -> dict:
+    """A few measured steps to estimate a run's time. params: the TrainConfig as a dict."""
+    config = TrainConfig(**params["config"])
+    ctx.log("measuring a few training steps")
+    result = estimate(ctx.ws, config, progress=lambda done, total: ctx.progress(done, total, "warm-up step"))
+    ctx.log(f"estimate: {result['steps']} steps, {result['tokens_per_s']} tok/s, ~{result['minutes']} min")
+    return result
+
+
+def check_launch(ws, config: TrainConfig) -> list[str]:
+    """Problems that stop a launch, in the user's words (empty when the run can start)."""
+    problems = []
+    try:
+        version = ws.version(config.dataset, config.version)
+    except Exception as error:  # unknown dataset or version
+        return [str(error)]
+    for split in filter(None, (config.split,)):
+        if split not in (version.splits or {}):
+            problems.append(f"dataset {version.ref} has no '{split}' split: split it first / 没有“{split}”划分")
+    try:
+        spec = models.resolve(ws, config.base_model)
+        if not spec.available:
+            problems.append(f"model {spec.id} is not available: {spec.notes}")
+    except Exception as error:
+        problems.append(str(error))
+    if config.method == "lora" and config.lora_targets != "all-linear" and not problems:
+        try:
+            available = target_modules(ws, config.base_model)
+            missing = [t for t in config.lora_targets if t not in available]
+            if missing:
+                problems.append(f"LoRA target modules not in this model: {', '.join(missing)}; "
+                                f"available: {', '.join(available)} / 模型中没有这些目标模块")
+        except (TrainError, OSError, ValueError) as error:
+            problems.append(str(error))
+    return problems
+
+
+def steps_for(rows: int, config: TrainConfig) -> int:
+    return packing.total_steps(rows, config.batch_size, config.gradient_accumulation, config.epochs, config.max_steps)
+
