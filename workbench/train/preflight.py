@@ -58,6 +58,7 @@ def estimate(ws, config: TrainConfig, warmup_steps: int = 2, progress=None) -> d
     steps = packing.total_steps(len(train), config.batch_size, config.gradient_accumulation, config.epochs,
                                 config.max_steps)
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    modeling.tune_allocator()
     precision = modeling.resolve_precision(config.precision, device)
     torch.manual_seed(config.seed)
     model = modeling.load_base(models.converted_model_folder(ws, base_id), modeling.attention_for(device, config.packing),

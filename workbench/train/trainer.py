@@ -78,6 +78,7 @@ class Trainer:
         from transformers import get_scheduler
 
         config = self.config
+        modeling.tune_allocator()
         self.log(f"preparing data ({config.dataset}@{config.version}, split {config.split})")
         base_id, adapter = self._base_and_adapter()
         self.tokenizer = models.load_tokenizer(self.ws, base_id)
