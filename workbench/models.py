@@ -270,6 +270,26 @@ def converted_model_folder(ws, spec, progress: Callable[[str, float], None] | No
     return convert.cached_model(ws, spec, progress, dtype)
 
 
+def load_causal_lm(ws, model_id, progress: Callable[[str, float], None] | None = None, dtype=None):
+    """(model, tokenizer folder) ready for generation; a LoRA run is its base with the adapter merged in."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    spec = resolve(ws, model_id)
+    dtype = dtype or torch.float32
+    if spec.kind == "run":
+        folder = Path(spec.path)
+        if (folder / "model").is_dir():  # a full fine-tune
+            return AutoModelForCausalLM.from_pretrained(str(folder / "model"), dtype=dtype), folder / "model"
+        from peft import PeftModel
+
+        base = AutoModelForCausalLM.from_pretrained(str(converted_model_folder(ws, spec.base, progress)), dtype=dtype)
+        model = PeftModel.from_pretrained(base, str(folder / "adapter")).merge_and_unload()
+        return model, folder / "adapter"
+    folder = converted_model_folder(ws, spec, progress)
+    return AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype), folder
+
+
 def needs_conversion(ws, spec, dtype: str = "bfloat16") -> bool:
     """A GGUF (or hub) model whose cached safetensors folder is not built yet."""
     spec = resolve(ws, spec)

@@ -149,12 +149,12 @@ class LocalBackend(Backend):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from ..models import ModelError, converted_model_folder, resolve
+        from ..models import ModelError, load_causal_lm, resolve
 
         self.endpoint = endpoint
         try:
             spec = resolve(ws, endpoint.model)
-            folder = converted_model_folder(ws, spec, progress)
+            model, folder = load_causal_lm(ws, spec, progress, dtype=torch.float32)
         except ModelError as error:
             raise LLMError("model", str(error)) from None
         self.model_id = spec.id
@@ -162,7 +162,7 @@ class LocalBackend(Backend):
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+        self.model = model.eval()
         self._lock = threading.Lock()  # one generation at a time per loaded model
 
     def complete(self, messages: Messages, params: GenerationParams = GenerationParams()) -> Completion:
