@@ -6,6 +6,10 @@ import streamlit as st
 from ui.common import job_card, lang, t, workspace
 from workbench import jobs
 from workbench.i18n import LANGUAGES
+from workbench.models import list_models
+from workbench.train import views
+from workbench.train.config import PRESETS
+from workbench.train.jobs import start_training
 
 st.set_page_config(page_title="Workbench", page_icon="🛠️", layout="wide")
 
@@ -26,8 +30,37 @@ def running_jobs() -> None:
         job_card(info)
 
 
-with st.sidebar:
-    running_jobs()
+def quick_launch() -> None:
+    """Train in one click: dataset (newest version), model, preset; the run is followed on the Train page."""
+    ws = workspace()
+    datasets = {d.id: d for d in ws.datasets()}
+    with st.expander("🚀 " + t("quick.title"), expanded=bool(st.session_state.get("quick_started"))):
+        if not datasets:
+            st.caption(t("quick.no_dataset"))
+            return
+        with st.form("quick_train", border=False):
+            st.caption(t("quick.caption"))
+            dataset = st.selectbox(t("common.dataset"), list(datasets), key="quick_dataset",
+                                   format_func=lambda d: f"{datasets[d].name}@{datasets[d].head}")
+            model = st.selectbox(t("train.knob.base_model"), [m.id for m in list_models(ws) if m.available],
+                                 key="quick_model")
+            preset = st.selectbox(t("train.preset"), list(PRESETS), key="quick_preset",
+                                  format_func=lambda p: t(f"train.preset.{p}"))
+            submitted = st.form_submit_button(t("quick.start"), type="primary", disabled=not model, key="quick_start")
+        if submitted:
+            config = views.quick_config(ws, dataset, model, preset)
+            problems = views.launch_problems(ws, config)
+            if problems:
+                st.error("\n\n".join(problems))
+            else:
+                run, job_id = start_training(ws, config)
+                st.session_state["train_run"] = run.id
+                st.session_state["quick_started"] = t("train.started", name=run.name, job=job_id)
+        if st.session_state.get("quick_started"):
+            st.success(st.session_state["quick_started"])
+            st.page_link("app_pages/train.py", label=t("quick.open_train"), icon="🏋️")
+            st.page_link("app_pages/runs.py", label=t("quick.open_runs"), icon="📈")
+
 
 pages = {
     "": [st.Page("app_pages/home.py", title=t("nav.home"), icon="🏠", default=True)],
@@ -43,10 +76,18 @@ pages = {
         st.Page("app_pages/templates.py", title=t("templates.nav"), icon="📝", url_path="templates"),
         st.Page("app_pages/quality.py", title=t("quality.nav"), icon="🧹", url_path="quality"),
     ],
+    t("nav.group.train"): [
+        st.Page("app_pages/train.py", title=t("train.nav"), icon="🏋️", url_path="train"),
+        st.Page("app_pages/runs.py", title=t("runs.nav"), icon="📈", url_path="runs"),
+    ],
     t("nav.group.system"): [
         st.Page("app_pages/models.py", title=t("nav.models"), icon="🧠", url_path="models"),
         st.Page("app_pages/llm_settings.py", title=t("nav.llm"), icon="🔌", url_path="llm"),
         st.Page("app_pages/jobs.py", title=t("nav.jobs"), icon="⚙️", url_path="jobs"),
     ],
 }
-st.navigation(pages).run()
+page = st.navigation(pages, expanded=True)  # every step visible: the list is longer than the default ten
+with st.sidebar:  # after st.navigation: the quick launch links to registered pages
+    quick_launch()
+    running_jobs()
+page.run()

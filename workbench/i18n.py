@@ -151,7 +151,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 
 # Each feature keeps its own strings beside its code (same shape as STRINGS) and is listed here.
 FEATURE_STRINGS = ("workbench.extract.strings", "workbench.templates.strings", "workbench.data.quality_strings",
-                   "workbench.augment.strings")
+                   "workbench.augment.strings", "workbench.train.strings")
 
 
 def _load_feature_strings() -> None:

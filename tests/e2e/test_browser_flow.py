@@ -1,4 +1,5 @@
-"""A new user in a real browser: upload a messy CSV, fix, map, split, export, check the download."""
+"""A new user in a real browser: upload a messy CSV, fix, map, split, export, check the download, then train
+the bundled SmolLM2 for a few steps, watch its curve and find the run on the Runs page."""
 import json
 import zipfile
 
@@ -22,7 +23,7 @@ def click(page, name):
     wait_idle(page)
 
 
-def test_upload_map_split_export(app_server, browser_page, tmp_path):
+def test_upload_map_split_export_train(app_server, browser_page, tmp_path):
     url, workspace = app_server
     page = browser_page
     source = tmp_path / "reviews.csv"
@@ -73,3 +74,37 @@ def test_upload_map_split_export(app_server, browser_page, tmp_path):
     assert len(rows) == 32
     assert {"instruction": "判断情感", "input": "物流很快，\n包装完好", "output": "正面"} in rows
     assert any(r["input"] == '他说"还行"' for r in rows)
+
+    train_a_few_steps(page, url, tmp_path)
+
+
+def set_number(page, label: str, value: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    wait_idle(page)
+
+
+def train_a_few_steps(page, url, tmp_path) -> None:
+    """3 LoRA steps on reviews@3 (train/validation splits) with SmolLM2, max length 128: about a minute on CPU,
+    most of it preparing the bundled GGUF once."""
+    page.goto(f"{url}/train")
+    page.get_by_text("Model and method").wait_for()
+    set_number(page, "Max steps (empty = by epochs)", "3")
+    set_number(page, "Max length (tokens)", "128")
+    set_number(page, "Batch size", "4")
+    click(page, "Start training")
+    page.get_by_text("Started run reviews@3").wait_for()
+    page.get_by_text("Finished. Use model id run-").wait_for(timeout=150_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stMetricValue"]').filter(has_text="3 / 3").count() == 1
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2  # loss and learning rate
+    page.screenshot(path=str(tmp_path / "train.png"), full_page=True)
+
+    page.goto(f"{url}/runs")
+    page.get_by_role("heading", name="Run details").wait_for()
+    model_id = page.locator('[data-testid="stCode"]').filter(has_text="run-").first.inner_text().strip()
+    assert model_id.startswith("run-")
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() == 1  # the run's curves
+    assert page.get_by_text("succeeded").count() >= 1
+    page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)

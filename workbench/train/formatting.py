@@ -80,7 +80,9 @@ def tokenize_rows(tokenizer, rows: list[dict], max_length: int, progress=None) -
         where = {"row": row.get("_id", position)}
         try:
             messages = row_messages(row)
-            if not any(m["role"] == "assistant" and (m.get("content") or "").strip() for m in messages):
+            answers = [m for m in messages if m["role"] == "assistant"]
+            if not answers or not all((m.get("content") or "").strip() for m in answers):
+                # an empty answer (even after answered history turns) would teach the model to say nothing
                 problems.append({**where, "problem": "empty output / 输出为空"})
                 continue
             example = tokenize_messages(tokenizer, messages, max_length)
