@@ -80,6 +80,12 @@ pages = {
         st.Page("app_pages/train.py", title=t("train.nav"), icon="🏋️", url_path="train"),
         st.Page("app_pages/runs.py", title=t("runs.nav"), icon="📈", url_path="runs"),
     ],
+    t("nav.group.evaluate"): [
+        st.Page("app_pages/inference.py", title=t("infer.nav"), icon="🧪", url_path="inference"),
+        st.Page("app_pages/evaluate.py", title=t("eval.nav"), icon="📊", url_path="evaluate"),
+        st.Page("app_pages/playground.py", title=t("play.nav"), icon="💬", url_path="playground"),
+        st.Page("app_pages/serve.py", title=t("serve.nav"), icon="🚀", url_path="serve"),
+    ],
     t("nav.group.system"): [
         st.Page("app_pages/models.py", title=t("nav.models"), icon="🧠", url_path="models"),
         st.Page("app_pages/llm_settings.py", title=t("nav.llm"), icon="🔌", url_path="llm"),

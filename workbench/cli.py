@@ -262,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
 # Features keep their verbs beside their code: a module with `register(verbs)` that adds subparsers
 # and sets `handler=function(args, ws) -> exit code` on each.
 FEATURE_CLIS = ("workbench.llm.cli", "workbench.extract.cli", "workbench.templates.cli", "workbench.data.quality_cli",
-                "workbench.augment.cli", "workbench.train.cli")
+                "workbench.augment.cli", "workbench.train.cli", "workbench.infer.cli", "workbench.serve.cli",
+                "workbench.evaluate.cli")
 
 
 def _feature_verbs(verbs) -> None:

@@ -151,7 +151,9 @@ STRINGS: dict[str, tuple[str, str]] = {
 
 # Each feature keeps its own strings beside its code (same shape as STRINGS) and is listed here.
 FEATURE_STRINGS = ("workbench.extract.strings", "workbench.templates.strings", "workbench.data.quality_strings",
-                   "workbench.augment.strings", "workbench.train.strings")
+                   "workbench.augment.strings", "workbench.train.strings", "workbench.infer.strings", "workbench.serve.strings",
+                   "workbench.playground_strings", "workbench.evaluate.judge_strings", "workbench.evaluate.strings",
+                   "workbench.evaluate.metric_strings")
 
 
 def _load_feature_strings() -> None:

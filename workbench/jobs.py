@@ -52,7 +52,8 @@ def job_kind(name: str, resumable: bool = False, launcher: Callable | None = Non
 # Modules whose import registers job kinds (with @job_kind); kept lazy so the catalog loads fast.
 JOB_MODULES = ("workbench.models", "workbench.data.jobs", "workbench.llm.jobs", "workbench.extract.jobs",
                "workbench.extract.llm_mode", "workbench.augment.jobs", "workbench.templates.jobs", "workbench.data.quality_jobs",
-               "workbench.train.jobs", "workbench.train.preflight")
+               "workbench.train.jobs", "workbench.train.preflight", "workbench.infer.jobs", "workbench.serve.jobs",
+               "workbench.evaluate.jobs")
 
 
 def _load_kinds() -> None:
@@ -219,6 +220,20 @@ def wait(ws, job_id: str, timeout: float = 120.0, poll: float = 0.1) -> JobInfo:
             return info
         time.sleep(poll)
     raise TimeoutError(f"Job {job_id} still {get(ws, job_id).state} after {timeout}s")
+
+
+def follow(ws, job_id: str, out=print, poll: float = 1.0) -> JobInfo:
+    """Print the job's progress messages as they change until it finishes (the CLI's foreground mode)."""
+    last = ""
+    while True:
+        mark_dead_jobs(ws)
+        info = get(ws, job_id)
+        if info.message != last:
+            out(info.message)
+            last = info.message
+        if info.state in FINISHED:
+            return info
+        time.sleep(poll)
 
 
 def mark_dead_jobs(ws) -> int:

@@ -42,8 +42,15 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, state TEXT NOT NULL,
     dataset_id TEXT, dataset_version INTEGER, base_model TEXT, folder TEXT, job_id TEXT, metrics TEXT);
+CREATE TABLE IF NOT EXISTS inferences (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, dataset_id TEXT, dataset_version INTEGER,
+    split TEXT, folder TEXT, job_id TEXT, summary TEXT);
 CREATE TABLE IF NOT EXISTS reports (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, folder TEXT, summary TEXT);
+CREATE TABLE IF NOT EXISTS overrides (
+    dataset_id TEXT NOT NULL, row_id TEXT NOT NULL, arm TEXT NOT NULL, metric TEXT NOT NULL,
+    score REAL, winner TEXT, scale TEXT, note TEXT NOT NULL DEFAULT '', updated_at REAL NOT NULL,
+    PRIMARY KEY (dataset_id, row_id, arm, metric));
 """
 
 

@@ -1,5 +1,6 @@
 """Training fixtures: the real SmolLM2 tokenizer (extracted once per session) beside a tiny random
 Llama (2 layers, hidden 64), registered in a fresh workspace per test with a small split dataset."""
+import signal
 import time
 from pathlib import Path
 
@@ -85,13 +86,37 @@ def train_ws(tmp_path, tiny_lm):
     stop_jobs(ws)
 
 
+@pytest.fixture
+def run_here(monkeypatch):
+    """run_here(ws, config) -> (run, job): `start_training`, with the job's worker run in this process; or
+    run_here(ws, None, job_id) to run (or resume) a job already in the catalog."""
+    from workbench.train.jobs import start_training
+    from workbench.train.runs import get_run
+
+    monkeypatch.setattr(jobs, "_spawn", lambda ws, job_id: None)
+    handler = signal.getsignal(signal.SIGTERM)  # jobs.run installs its own
+
+    def run(ws, cfg, job_id=None):
+        if job_id is None:
+            run_info, job_id = start_training(ws, cfg)
+        jobs.run(ws, job_id)
+        info = jobs.get(ws, job_id)
+        assert info.state in jobs.FINISHED, info.state
+        try:
+            return get_run(ws, info.params["run_id"]), info
+        except KeyError:
+            return None, info
+
+    yield run
+    signal.signal(signal.SIGTERM, handler)
+
+
 def stop_jobs(ws) -> None:
     """Kill job processes a failing test left behind (only the ones this workspace started)."""
     import os
-    import signal
 
     for info in jobs.list_jobs(ws, jobs.ACTIVE):
-        if info.pid:
+        if info.pid and info.pid != os.getpid():  # a job run in this process (run_here) is not killed
             try:
                 os.kill(info.pid, signal.SIGKILL)
             except ProcessLookupError:

@@ -4,7 +4,8 @@
   concurrency limit, our own retries (exponential backoff with jitter, `Retry-After` honoured) on
   429/5xx/timeouts/unreachable/invalid or empty answers, and a timeout per request.
 - LocalBackend: a transformers model from the registry (bundled, local folder or finished run),
-  generating a batch of prompts at once (left padding).
+  generating batches of prompts of similar length at once (left padding; a prompt start shared by the
+  whole batch, such as a system prompt, is computed once).
 `complete_many` never raises for one bad row: each item comes back as a Completion or an LLMError.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .types import Completion, GenerationParams, LLMError
 Messages = list[dict]
 Result = Completion | LLMError
 BACKOFF_BASE_S, BACKOFF_CAP_S, RETRY_AFTER_CAP_S = 0.5, 20.0, 60.0
+SHARED_PREFIX_MIN = 8  # tokens every prompt of a batch starts with; fewer are not worth a separate pass
 
 
 class Backend:
@@ -143,15 +145,22 @@ class OpenAIBackend(Backend):
 
 # --- local transformers model -----------------------------------------------------------------------
 class LocalBackend(Backend):
-    """Loads the model once (a GGUF is converted once into the workspace cache first)."""
+    """Loads the model once (a GGUF is converted once into the workspace cache first).
 
-    def __init__(self, ws, endpoint: Endpoint, progress: Callable[[str, float], None] | None = None):
+    `complete_many` sorts the prompts by token length and generates them in batches of `batch_size`
+    (default: the endpoint's concurrency), left padded, so a batch holds similar lengths and little
+    padding; results come back in request order. The tokens every prompt of a batch starts with are run
+    once and their KV cache is shared (`_prefix_cache`).
+    """
+
+    def __init__(self, ws, endpoint: Endpoint, progress: Callable[[str, float], None] | None = None,
+                 batch_size: int | None = None):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
 
         from ..models import ModelError, load_causal_lm, resolve
 
-        self.endpoint = endpoint
+        self.endpoint, self.batch_size = endpoint, batch_size or endpoint.max_concurrency
         try:
             spec = resolve(ws, endpoint.model)
             model, folder = load_causal_lm(ws, spec, progress, dtype=torch.float32)
@@ -163,6 +172,9 @@ class LocalBackend(Backend):
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = model.eval()
+        eos = self.model.generation_config.eos_token_id
+        self._stop_ids = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id,
+                          *(eos if isinstance(eos, list) else [eos])} - {None}
         self._lock = threading.Lock()  # one generation at a time per loaded model
 
     def complete(self, messages: Messages, params: GenerationParams = GenerationParams()) -> Completion:
@@ -173,13 +185,24 @@ class LocalBackend(Backend):
 
     def complete_many(self, requests, params=GenerationParams(), on_result=None, cancelled=None) -> list[Result]:
         results: list[Result | None] = [None] * len(requests)
-        size = self.endpoint.max_concurrency
-        for start in range(0, len(requests), size):
+        prompts: list[list[int] | LLMError] = []
+        for messages in requests:
+            try:
+                prompts.append(self.prompt_ids(messages))
+            except Exception as error:  # noqa: BLE001 - e.g. a template that refuses this conversation
+                prompts.append(LLMError("model", f"{type(error).__name__}: {error}"))
+        order = sorted(range(len(requests)), key=lambda i: len(prompts[i]) if isinstance(prompts[i], list) else 0)
+        for index in [i for i in order if isinstance(prompts[i], LLMError)]:
+            results[index] = prompts[index]
+            if on_result is not None:
+                on_result(index, prompts[index])
+        order = [i for i in order if not isinstance(prompts[i], LLMError)]
+        for start in range(0, len(order), self.batch_size):
             if cancelled is not None and cancelled():
                 break
-            batch = list(range(start, min(start + size, len(requests))))
+            batch = order[start:start + self.batch_size]
             try:
-                outputs = self._generate([requests[i] for i in batch], params)
+                outputs = self._generate([prompts[i] for i in batch], params)
             except Exception as error:  # noqa: BLE001 - a failed batch marks its rows, the job goes on
                 outputs = [LLMError("model", f"{type(error).__name__}: {error}")] * len(batch)
             for index, output in zip(batch, outputs):
@@ -188,17 +211,29 @@ class LocalBackend(Backend):
                     on_result(index, output)
         return results
 
-    def _generate(self, batch: list[Messages], params: GenerationParams) -> list[Result]:
+    def prompt_ids(self, messages: Messages) -> list[int]:
+        """Token ids of the conversation through the model's chat template, ready for the answer."""
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def _generate(self, batch: list[list[int]], params: GenerationParams) -> list[Result]:
         import torch
 
         started = time.perf_counter()
-        prompts = [self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in batch]
-        inputs = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        shared = shared_prefix_length(batch)
+        cache = self._prefix_cache(batch[0][:shared], len(batch)) if shared >= SHARED_PREFIX_MIN else None
+        shared = shared if cache is not None else 0
+        # [shared prompt start][left padding][rest of each prompt]: positions follow the attention mask, so
+        # every real token sits where it would without the padding
+        rest = self.tokenizer.pad({"input_ids": [ids[shared:] for ids in batch]}, padding=True, return_tensors="pt")
+        start = torch.tensor([batch[0][:shared]], dtype=torch.long).expand(len(batch), -1)
+        input_ids = torch.cat([start, rest["input_ids"]], dim=1)
+        attention_mask = torch.cat([torch.ones_like(start), rest["attention_mask"]], dim=1)
         sampling = params.temperature > 0
         if params.seed is not None:
             torch.manual_seed(params.seed)
         options = {"do_sample": sampling, "max_new_tokens": params.max_new_tokens,
-                   "pad_token_id": self.tokenizer.pad_token_id}
+                   "pad_token_id": self.tokenizer.pad_token_id, "past_key_values": cache}
         if sampling:
             options.update(temperature=params.temperature, top_p=params.top_p)
         else:
@@ -206,16 +241,44 @@ class LocalBackend(Backend):
         if params.stop:
             options.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
         with self._lock, torch.no_grad():
-            output = self.model.generate(**inputs, **options)
-        new = output[:, inputs["input_ids"].shape[1]:]
+            output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **options)
+        new = output[:, input_ids.shape[1]:]
         seconds = (time.perf_counter() - started) / len(batch)
-        results: list[Result] = []
-        for row in new:
-            tokens = [t for t in row.tolist() if t != self.tokenizer.pad_token_id]
-            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-            for stop in params.stop:
-                text = text.split(stop)[0]
-            finish = "length" if len(tokens) >= params.max_new_tokens else "stop"
-            results.append(Completion(text, self.model_id, finish, int(inputs["input_ids"].shape[1]), len(tokens),
-                                      seconds) if text.strip() else LLMError("empty"))
-        return results
+        return [self._completion(row.tolist(), len(ids), params, seconds) for row, ids in zip(new, batch)]
+
+    def _prefix_cache(self, prefix: list[int], copies: int):
+        """The KV cache of a prompt start every row of the batch shares, computed once and copied per row.
+
+        A system prompt (or the template's default one) is the same for every row of an arm: running it once
+        instead of once per row is what prefix caching in vLLM does; on CPU it saves a large part of the prefill.
+        """
+        import torch
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=self.model.config)
+        with self._lock, torch.no_grad():
+            self.model(input_ids=torch.tensor([prefix], dtype=torch.long), past_key_values=cache, use_cache=True,
+                       logits_to_keep=1)
+        cache.batch_repeat_interleave(copies)
+        return cache
+
+    def _completion(self, generated: list[int], prompt_tokens: int, params: GenerationParams,
+                    seconds: float) -> Result:
+        # a row that finished early is padded while the rest of its batch goes on: count up to its end only
+        end = next((i for i, token in enumerate(generated) if token in self._stop_ids), len(generated))
+        tokens = generated[:end]
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        for stop in params.stop:
+            text = text.split(stop)[0]
+        if not text.strip():
+            return LLMError("empty")
+        finish = "stop" if end < len(generated) or len(tokens) < params.max_new_tokens else "length"
+        return Completion(text, self.model_id, finish, prompt_tokens, len(tokens), seconds)
+
+
+def shared_prefix_length(batch: list[list[int]]) -> int:
+    """How many leading tokens every prompt of the batch has in common (each keeps at least one of its own)."""
+    if len(batch) < 2:
+        return 0
+    limit, first = min(len(ids) for ids in batch) - 1, batch[0]
+    return next((i for i in range(limit) if any(ids[i] != first[i] for ids in batch[1:])), max(limit, 0))

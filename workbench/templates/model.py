@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # qa_generation/judge templates ask for strict JSON (later code parses it); "instruction" builds a task
 # instruction from dataset columns (what "apply to a dataset" is mostly for).
+SCALES = ("1-5", "1-10", "0-1")  # the score ranges a judge rubric can ask for
 CATEGORIES = ("qa_generation", "qa_answer", "augmentation", "judge", "system", "rewrite", "instruction")
 LANGUAGES = ("zh", "en")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -45,6 +46,7 @@ class Template(BaseModel):
     example: dict[str, str] = {}  # variable -> value; rendered on demand, so it never goes stale
     output: Literal["text", "json"] = "text"  # what a model answering this prompt should return
     target: str = ""  # the field it usually fills when applied to a dataset (instruction, system, …)
+    scale: Literal[("",) + SCALES] = ""  # judge rubrics: the score range the text asks for ("" = not a score)
     source: Literal["builtin", "user"] = "builtin"
     version: int | None = None  # user templates: 1, 2, …
     parent: int | None = None  # the version this one was edited from

@@ -36,7 +36,7 @@ class StaleTemplateError(ValueError):
 def create_template(ws, name: str, text: str, *, category: str = "instruction", language: str = "zh",
                     description: str = "", optional: list[str] | None = None, example: dict | None = None,
                     kind: str = "", output: str = "text", target: str = "", derived_from: str | None = None,
-                    variables: list[Variable] | None = None) -> Template:
+                    variables: list[Variable] | None = None, scale: str = "") -> Template:
     """A new user template (version 1) with an id made from its name."""
     name = clean_name(name)
     check_syntax(text, name)
@@ -44,7 +44,7 @@ def create_template(ws, name: str, text: str, *, category: str = "instruction", 
     draft = Template(id=template_id, name={"zh": name, "en": name}, category=category, kind=kind, language=language,
                      description=description, text=text, example=example or {}, output=output, target=target,
                      source="user", version=1, derived_from=derived_from, created_at=time.time(),
-                     variables=variables or [])
+                     variables=variables or [], scale=scale)
     return _write(ws, _with_variables(draft, optional), 1)
 
 
@@ -75,7 +75,7 @@ def duplicate_template(ws, ref: str, name: str | None = None) -> Template:
         ws, name or f"{source.title(source.language)} (copy)", source.text, category=source.category,
         language=source.language, description=source.description, example=source.example, kind=source.kind,
         output=source.output, target=source.target, derived_from=source.ref, variables=source.variables,
-        optional=[v.name for v in source.variables if not v.required])
+        optional=[v.name for v in source.variables if not v.required], scale=source.scale)
 
 
 def delete_template(ws, template_id: str, restore: bool = False) -> None:

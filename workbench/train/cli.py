@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from pathlib import Path
 
 
 def register(verbs) -> None:
@@ -22,28 +20,22 @@ def register(verbs) -> None:
     show.add_argument("run"), show.set_defaults(handler=_show)
     diff = sub.add_parser("diff")
     diff.add_argument("runs", nargs="+"), diff.set_defaults(handler=_diff)
-    template = sub.add_parser("config", help="print a commented config.yaml")
+    template = sub.add_parser("config", help="print a run's config.yaml (to train it again), or a commented template")
+    template.add_argument("run", nargs="?", help="a run id; without it, a template")
     template.add_argument("--dataset", default="DATASET"), template.add_argument("--preset")
     template.set_defaults(handler=_template)
 
 
-def _load(path: str):
-    from .config import from_yaml
-
-    return from_yaml(Path(path).read_text(encoding="utf-8"))
-
-
 def _train(args, ws) -> int:
-    from pydantic import ValidationError
-
     from .. import jobs, models
+    from .config import read_config
     from .jobs import start_training
     from .preflight import check_launch, estimate, quality_gate
 
     try:
-        config = _load(args.config)
-    except (OSError, ValueError, ValidationError) as error:
-        print(f"{args.config}: {error}", file=sys.stderr)
+        config = read_config(args.config)
+    except ValueError as error:  # located 'file:line: knob: message' lines
+        print(error, file=sys.stderr)
         return 2
     problems = check_launch(ws, config)
     if problems:
@@ -58,16 +50,7 @@ def _train(args, ws) -> int:
     print(f"run {run.id} ({run.name}), job {job_id}")
     if args.detach:
         return 0
-    last = ""
-    while True:
-        jobs.mark_dead_jobs(ws)
-        info = jobs.get(ws, job_id)
-        if info.message != last:
-            print(info.message, flush=True)
-            last = info.message
-        if info.state in jobs.FINISHED:
-            break
-        time.sleep(1.0)
+    info = jobs.follow(ws, job_id, out=lambda message: print(message, flush=True))
     print(f"{info.state}: {json.dumps(info.result or {'error': info.error}, ensure_ascii=False)}")
     return 0 if info.state == "succeeded" else 1
 
@@ -96,14 +79,18 @@ def _show(args, ws) -> int:
 
 def _diff(args, ws) -> int:
     from .runs import config_diff, get_run
+    from .views import distinct_names
 
-    rows = config_diff([get_run(ws, r) for r in args.runs])
+    rows = config_diff(distinct_names([get_run(ws, r) for r in args.runs]))
     print(json.dumps(rows, ensure_ascii=False, indent=1) if rows else "same configuration")
     return 0
 
 
 def _template(args, ws) -> int:
     from .config import PRESETS, TrainConfig, to_yaml
+    from .runs import get_run
 
-    print(to_yaml(TrainConfig(dataset=args.dataset, **PRESETS.get(args.preset or "", {}))), end="")
+    config = get_run(ws, args.run).config if args.run else TrainConfig(dataset=args.dataset,
+                                                                        **PRESETS.get(args.preset or "", {}))
+    print(to_yaml(config), end="")
     return 0

@@ -10,12 +10,17 @@ from .runs import create_run, finish_run, get_run, set_job
 
 
 def accelerate_command(params: dict) -> list[str]:
-    """`accelerate launch` with the user's accelerate config (GPUs, nodes, DeepSpeed), or one local process."""
+    """`accelerate launch` with the user's accelerate config (GPUs, nodes, DeepSpeed), or N local processes."""
     command = [sys.executable, "-m", "accelerate.commands.launch"]
     if params.get("accelerate_config"):
         return command + ["--config_file", str(params["accelerate_config"])]
-    return command + ["--num_processes", str(params.get("num_processes", 1)), "--num_machines", "1",
-                      "--mixed_precision", "no", "--dynamo_backend", "no"]
+    processes = int(params.get("num_processes", 1))
+    command += ["--num_processes", str(processes), "--num_machines", "1", "--mixed_precision", "no",
+                "--dynamo_backend", "no"]
+    # Several processes need accelerate's torchrun launcher (its `--multi_gpu`): without it, on a machine with
+    # no GPU, accelerate starts one process. On CPU the processes then talk over gloo. Port 0 = any free port,
+    # so two runs on one machine do not collide on 29500.
+    return command + (["--multi_gpu", "--main_process_port", "0"] if processes > 1 else [])
 
 
 @job_kind("train", resumable=True, launcher=accelerate_command)

@@ -7,7 +7,7 @@ does the same when it is installed).
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from .formatting import IGNORE
@@ -18,6 +18,26 @@ LOGIT_CHUNK = 1024
 
 class TrainError(ValueError):
     """A problem with the run's inputs or resources, worded for the user (no traceback needed)."""
+
+
+OOM_ADVICE = ("out of memory: try a smaller batch size or tokens per micro-batch, a shorter max length, or turn on "
+              "gradient checkpointing; checkpoints already written stay valid / 内存不足：请减小批大小或每微批 token 数、"
+              "缩短最大长度，或开启梯度检查点；已保存的检查点仍然有效")
+
+
+@contextmanager
+def out_of_memory_advice():
+    """Turn an out-of-memory error (CUDA, or the CPU allocator) into a TrainError that says what to change."""
+    import torch
+
+    try:
+        yield
+    except torch.OutOfMemoryError as error:
+        raise TrainError(OOM_ADVICE) from error
+    except (RuntimeError, MemoryError) as error:
+        if isinstance(error, MemoryError) or "out of memory" in str(error) or "allocate" in str(error):
+            raise TrainError(OOM_ADVICE) from error
+        raise
 
 
 def row_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, **kwargs):
@@ -106,18 +126,49 @@ def linear_module_names(model) -> list[str]:
     return sorted(names)
 
 
-def load_base(folder: Path, attention: str, dtype):
-    from transformers import AutoConfig, AutoModelForCausalLM
+def check_causal_lm(folder: Path):
+    """The folder's config when it describes a causal LM; TrainError otherwise. Reads config.json only.
+
+    Its `architectures` must name a causal-LM class: a BertModel folder would otherwise load as a
+    BertLMHeadModel with a random head and bidirectional attention, and train to nonsense."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES as CAUSAL
 
     try:
         config = AutoConfig.from_pretrained(str(folder))
     except (OSError, ValueError) as error:
-        raise TrainError(f"{folder} is not a transformers model folder: {error} / 不是有效的模型文件夹") from error
+        raise TrainError(f"{folder} is not a transformers model folder: {str(error).splitlines()[0]} / "
+                         f"不是有效的模型文件夹") from error
+    classes = {name for value in CAUSAL.values() for name in ([value] if isinstance(value, str) else value)}
+    architectures = getattr(config, "architectures", None) or []
+    if config.model_type not in CAUSAL or (architectures and not classes.intersection(architectures)):
+        kind = ", ".join(architectures) or config.model_type
+        raise TrainError(f"{folder} holds a {kind} model, not a causal language model (e.g. LlamaForCausalLM); "
+                         f"choose a generative model / 该文件夹中的 {kind} 不是因果语言模型，请选择生成式模型")
+    return config
+
+
+def load_base(folder: Path, attention: str, dtype):
+    from safetensors import SafetensorError
+    from transformers import AutoModelForCausalLM
+
+    config = check_causal_lm(folder)
     try:
         return AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype, attn_implementation=attention)
-    except ValueError as error:
-        raise TrainError(f"{folder} ({config.model_type}) is not a causal language model / 不是因果语言模型: "
-                         f"{str(error).splitlines()[0]}") from error
+    except (ValueError, OSError, SafetensorError) as error:
+        raise TrainError(f"cannot load the {config.model_type} weights in {folder}: {str(error).splitlines()[0]} / "
+                         f"无法加载模型权重") from error
+
+
+def check_targets(targets, available: list[str]) -> None:
+    """TrainError naming the chosen LoRA targets the model lacks, and the ones it has."""
+    if targets == "all-linear":
+        return
+    missing = [t for t in targets if t not in available]
+    if missing or not targets:
+        raise TrainError(f"LoRA target modules not in this model: {', '.join(missing) or '(none chosen)'}; "
+                         f"available: {', '.join(available)} / 模型中没有这些 LoRA 目标模块："
+                         f"{', '.join(missing) or '（未选择）'}；可选：{', '.join(available)}")
 
 
 def add_adapter(model, config, adapter_folder: Path | None):
@@ -127,11 +178,7 @@ def add_adapter(model, config, adapter_folder: Path | None):
     if adapter_folder is not None:
         return PeftModel.from_pretrained(model, str(adapter_folder), is_trainable=True)
     available = linear_module_names(model)
-    if config.lora_targets != "all-linear":
-        missing = [t for t in config.lora_targets if t not in available]
-        if missing or not config.lora_targets:
-            raise TrainError(f"LoRA target modules not in this model: {', '.join(missing) or '(none chosen)'}; "
-                             f"available: {', '.join(available)} / 模型中没有这些目标模块")
+    check_targets(config.lora_targets, available)
     targets = available if config.lora_targets == "all-linear" else list(config.lora_targets)
     lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=targets, task_type="CAUSAL_LM")

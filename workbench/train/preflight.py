@@ -44,6 +44,7 @@ def quality_gate(ws, config: TrainConfig, tokenizer) -> dict:
             "leaked_rows": summary["leaked_rows"], "splits": version.splits}
 
 
+@modeling.out_of_memory_advice()
 def estimate(ws, config: TrainConfig, warmup_steps: int = 2, progress=None) -> dict:
     """Tokens and steps of the run, and its time from a few real training steps measured on this machine."""
     import torch
@@ -102,30 +103,34 @@ def estimate_job(ctx, params) -> dict:
 
 def check_launch(ws, config: TrainConfig) -> list[str]:
     """Problems that stop a launch, in the user's words (empty when the run can start)."""
-    problems = []
     try:
         version = ws.version(config.dataset, config.version)
     except Exception as error:  # unknown dataset or version
         return [str(error)]
-    for split in filter(None, (config.split,)):
-        if split not in (version.splits or {}):
-            problems.append(f"dataset {version.ref} has no '{split}' split: split it first / 没有“{split}”划分")
+    return _data_problems(version, config) + _model_problems(ws, config)
+
+
+def _data_problems(version, config: TrainConfig) -> list[str]:
+    if config.split and config.split not in (version.splits or {}):
+        return [f"dataset {version.ref} has no '{config.split}' split: split it first / "
+                f"数据集 {version.ref} 没有“{config.split}”划分，请先划分"]
+    if not config.split and not version.rows:
+        return [f"dataset {version.ref} has no rows / 数据集 {version.ref} 没有任何行"]
+    return []
+
+
+def _model_problems(ws, config: TrainConfig) -> list[str]:
+    """An unknown or unavailable model, a folder that is not a causal LM, LoRA targets it does not have."""
     try:
         spec = models.resolve(ws, config.base_model)
-        if not spec.available:
-            problems.append(f"model {spec.id} is not available: {spec.notes}")
-    except Exception as error:
-        problems.append(str(error))
-    if config.method == "lora" and config.lora_targets != "all-linear" and not problems:
-        try:
-            available = target_modules(ws, config.base_model)
-            missing = [t for t in config.lora_targets if t not in available]
-            if missing:
-                problems.append(f"LoRA target modules not in this model: {', '.join(missing)}; "
-                                f"available: {', '.join(available)} / 模型中没有这些目标模块")
-        except (TrainError, OSError, ValueError) as error:
-            problems.append(str(error))
-    return problems
+        base = models.resolve(ws, spec.base) if spec.kind == "run" and spec.base else spec
+        if spec.kind != "hub" and not models.needs_conversion(ws, base):  # a GGUF is checked when converted
+            modeling.check_causal_lm(models.converted_model_folder(ws, base))
+        if config.method == "lora" and config.lora_targets != "all-linear":
+            modeling.check_targets(config.lora_targets, target_modules(ws, config.base_model))
+    except (TrainError, models.ModelError, OSError, ValueError) as error:
+        return [str(error)]
+    return []
 
 
 def steps_for(rows: int, config: TrainConfig) -> int:

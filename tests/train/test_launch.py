@@ -1,0 +1,82 @@
+"""The train job's command line is `accelerate launch`: one process, N local processes (torchrun, gloo on CPU),
+or the user's accelerate config. A real 2-process CPU run sums gradients across ranks and so logs the same
+losses as one process; a cancel stops both processes at the same step."""
+import sys
+
+import pytest
+
+from tests.train.conftest import config, wait_for
+from workbench import jobs
+from workbench.train import checkpoint
+from workbench.train.jobs import accelerate_command, start_training
+from workbench.train.runs import create_run, get_run, read_metrics
+from workbench.train.trainer import Trainer
+
+LAUNCH = [sys.executable, "-m", "accelerate.commands.launch"]
+
+
+def test_command_line_for_one_process_several_processes_and_a_config_file():
+    one = accelerate_command({"num_processes": 1})
+    assert one[:3] == LAUNCH and one[3:5] == ["--num_processes", "1"] and "--multi_gpu" not in one
+    two = accelerate_command({"num_processes": 2})
+    # without --multi_gpu accelerate starts a single process on a machine with no GPU
+    assert two[3:5] == ["--num_processes", "2"] and "--multi_gpu" in two
+    assert two[two.index("--main_process_port") + 1] == "0"  # any free port: runs side by side do not collide
+    assert accelerate_command({"accelerate_config": "/cfg/ds.yaml", "num_processes": 8}) == [
+        *LAUNCH, "--config_file", "/cfg/ds.yaml"]
+
+
+def losses(folder) -> dict[int, float]:
+    rows = [r for r in read_metrics(folder) if "loss" in r]
+    assert [r["step"] for r in rows] == list(range(1, len(rows) + 1))  # one writer: no duplicate steps
+    return {r["step"]: r["loss"] for r in rows}
+
+
+def test_two_cpu_processes_train_the_same_run_as_one(train_ws):
+    ws, model_id = train_ws
+    cfg = config(model_id, max_steps=6, eval_steps=3, save_steps=3, batch_size=4)
+    run, job_id = start_training(ws, cfg, num_processes=2)
+    info = jobs.wait(ws, job_id, timeout=300)
+    assert info.state == "succeeded", info.log_tail(60)
+    log = info.log_tail(400)
+    assert "2 process(es) on cpu" in log
+    run = get_run(ws, run.id)
+    assert run.summary["processes"] == 2 and run.summary["steps"] == 6 and info.result["steps"] == 6
+    assert (run.adapter / "adapter_config.json").is_file()
+    two = losses(run.folder)
+    assert len(two) == 6 and all(0 < value < 20 for value in two.values())
+    assert two[6] < two[1] - 1  # it learns
+
+    version = ws.version("qa")
+    reference = create_run(ws, cfg, version.dataset_id, version.number, model_id)
+    trainer = Trainer(ws, reference.id)
+    trainer.setup()
+    trainer.fit()
+    one = losses(reference.folder)
+    for step, value in one.items():  # each rank's half-batch gradients, summed, are the whole batch's
+        assert two[step] == pytest.approx(value, rel=1e-3, abs=1e-3), (step, two, one)
+
+
+def test_a_cancel_stops_both_processes_at_the_same_step(train_ws):
+    ws, model_id = train_ws
+    run, job_id = start_training(ws, config(model_id, max_steps=400, eval_steps=0, save_steps=1000), num_processes=2)
+    wait_for(lambda: len(read_metrics(run.folder)) >= 2, timeout=300, poll=0.05)
+    assert jobs.cancel(ws, job_id)
+    info = jobs.wait(ws, job_id, timeout=90)  # rank 1 hears it through an all-reduce: no one hangs
+    assert info.state == "cancelled" and get_run(ws, run.id).state == "cancelled", info.log_tail(60)
+    stopped = max(losses(run.folder))
+    assert 2 <= stopped < 400
+    assert checkpoint.latest(run.folder / "checkpoints").name == f"step-{stopped:06d}"
+    wait_for(lambda: not job_processes(job_id), timeout=60, poll=0.2)  # launcher and both ranks have exited
+    log = info.log_tail(300)
+    assert "Traceback" not in log and "Error" not in log, log  # rank 1 stopped too, not cut off by a dead peer
+
+
+def job_processes(job_id: str) -> list:
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if job_id in " ".join(process.info["cmdline"] or []) and process.status() != psutil.STATUS_ZOMBIE:
+            found.append(process)
+    return found

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, LLM judge, human overrides and reports."""

@@ -1,0 +1,166 @@
+"""Reading a report: the side-by-side table, filters, human overrides beside the judge, CSV/HTML export, and
+"what changed" between two reports (metric diff next to the data diff of their dataset versions)."""
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from ..infer.store import get_inference
+from .overrides import OverrideKey, agreement, overrides_for
+from .scoring import answers, read_scores
+from .store import get_report
+
+HEADLINE = ("judge", "similarity", "exact", "rouge-l", "bleu-4", "rouge-1", "rouge-2")
+
+
+def headline_metric(summary: dict) -> str | None:
+    """The metric a report leads with: the judge when there is one, else similarity, accuracy, ROUGE-L."""
+    return next((m for m in HEADLINE if m in summary.get("metrics", [])), None)
+
+
+def side_by_side(ws, report_id: str) -> pd.DataFrame:
+    """One row per dataset row: prompt, reference, lineage, then per arm its answer and every score."""
+    report = get_report(ws, report_id)
+    inference = get_inference(ws, report.config.inference)
+    frame = answers(ws, inference)
+    frame["row_id"] = frame["row_id"].astype(str)
+    scores = read_scores(report.folder)
+    lineage = [c for c in frame.columns if c not in
+               ("row_id", "arm", "model", "system_prompt", "prompt", "reference", "output", "status", "error",
+                "seconds", "prompt_tokens", "completion_tokens", "arm_key")]
+    table = frame.drop_duplicates("row_id").set_index("row_id")[["prompt", "reference", *lineage]]
+    for arm, group in frame.groupby("arm", sort=False):
+        group = group.set_index("row_id")
+        table[f"{arm} · answer"] = group["output"].where(group["status"] == "ok", "⚠ " + group["error"].fillna(
+            group["status"]))
+        for metric, values in scores[scores["arm"] == arm].groupby("metric", sort=False):
+            table[f"{arm} · {metric}"] = values.set_index("row_id")["value"]
+    return table.reset_index()
+
+
+def with_difference(table: pd.DataFrame, arms: list[str], metric: str) -> pd.DataFrame:
+    """Adds `difference` (largest minus smallest score of `metric` across arms) and sorts by it, largest first."""
+    columns = [f"{arm} · {metric}" for arm in arms if f"{arm} · {metric}" in table]
+    if len(columns) < 2:
+        return table.assign(difference=float("nan"))
+    values = table[columns].astype(float)
+    return table.assign(difference=values.max(axis=1) - values.min(axis=1)).sort_values(
+        "difference", ascending=False, na_position="last")
+
+
+def filter_rows(table: pd.DataFrame, text: str = "", column: str | None = None, low: float | None = None,
+                high: float | None = None, max_prompt_chars: int | None = None) -> pd.DataFrame:
+    """Rows whose prompt/reference/answers contain `text`, whose `column` score is in [low, high], and whose
+    prompt is at most `max_prompt_chars` long."""
+    keep = pd.Series(True, index=table.index)
+    if text.strip():
+        searchable = [c for c in table.columns if c in ("prompt", "reference") or c.endswith(" · answer")]
+        found = pd.Series(False, index=table.index)
+        for name in searchable:
+            found |= table[name].fillna("").astype(str).str.contains(text.strip(), case=False, regex=False)
+        keep &= found
+    if column and column in table:
+        values = table[column].astype(float)
+        if low is not None:
+            keep &= values >= low
+        if high is not None:
+            keep &= values <= high
+    if max_prompt_chars:
+        keep &= table["prompt"].fillna("").str.len() <= max_prompt_chars
+    return table[keep]
+
+
+def human_review(ws, report_id: str) -> dict:
+    """Overrides of this report's judge scores and winners, and their agreement (Cohen's κ) with the judge."""
+    report = get_report(ws, report_id)
+    config, inference = report.config, get_inference(ws, report.config.inference)
+    keys = answers(ws, inference).drop_duplicates("arm").set_index("arm")["arm_key"].to_dict()
+    result = {"overrides": 0, "agreement": None}
+    if config.judge is None:
+        return result
+    human = overrides_for(ws, inference.dataset_id, config.judge.metric, list(keys.values()))
+    judged = read_scores(report.folder)
+    judged = judged[(judged["metric"] == "judge") & (judged["status"] == "ok")]
+    judge_scores = {(str(r.row_id), keys.get(r.arm, r.arm)): r.value for r in judged.itertuples()}
+    human_scores = {(str(k.row_id), k.arm): o.score for k, o in human.items() if o.score is not None}
+    found = agreement(judge_scores, human_scores, report.summary.get("judge", {}).get("scale"))
+    return {"overrides": len(human_scores), "agreement": found, "human": human_scores, "arm_keys": keys}
+
+
+def override_key(ws, report_id: str, row_id, arm: str) -> OverrideKey:
+    """The key a human score for (row, arm) of this report is stored under (survives re-runs)."""
+    report = get_report(ws, report_id)
+    inference = get_inference(ws, report.config.inference)
+    keys = answers(ws, inference).drop_duplicates("arm").set_index("arm")["arm_key"].to_dict()
+    return OverrideKey(inference.dataset_id, str(row_id), keys[arm], report.config.judge.metric)
+
+
+def summary_table(summary: dict) -> pd.DataFrame:
+    """Arms x metrics: "mean [low, high]" with the count, for the report page and the exports."""
+    rows = []
+    for arm, metrics in summary.get("arms", {}).items():
+        row = {"arm": arm, **{k: v for k, v in summary.get("answers", {}).get(arm, {}).items()
+                              if k in ("model", "ok", "failed")}}
+        for metric, value in metrics.items():
+            row[metric] = (f"{value['mean']:.3g} [{value['low']:.3g}, {value['high']:.3g}] (n={value['n']})"
+                           if value.get("mean") is not None else "—")
+        similarity = summary.get("similarity", {}).get("arms", {}).get(arm)
+        if similarity:
+            row["chance baseline"] = f"{similarity['baseline']:.3f}"
+            row["lift"] = f"{similarity['lift']:+.3f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def export_csv(ws, report_id: str) -> bytes:
+    return side_by_side(ws, report_id).to_csv(index=False).encode("utf-8-sig")  # BOM: Excel reads Chinese
+
+
+def export_html(ws, report_id: str) -> str:
+    """A standalone HTML file (no scripts, no network): summary, win rates, and every row side by side.
+    Every cell is escaped: answers are shown as text, never as HTML."""
+    report = get_report(ws, report_id)
+    summary = report.summary
+    parts = [f"<h1>{html.escape(report.name)}</h1>",
+             f"<p>{html.escape(str(summary.get('dataset')))} · {html.escape(str(summary.get('split')))} · "
+             f"{summary.get('rows')} rows · inference {html.escape(str(summary.get('inference')))}</p>"]
+    parts += [f"<p class=note>{html.escape(n)}</p>" for n in summary.get("notes", [])]
+    parts += ["<h2>Summary / 汇总</h2>", summary_table(summary).to_html(index=False, escape=True, na_rep="—")]
+    for metric, rates in summary.get("win_rates", {}).items():
+        parts += [f"<h3>Win rate · {html.escape(metric)}</h3>",
+                  pd.DataFrame(rates).to_html(index=False, escape=True, na_rep="—")]
+    if summary.get("pairwise"):
+        parts += ["<h2>Pairwise judge / 两两比较</h2>",
+                  pd.DataFrame(summary["pairwise"]["arms"]).T.to_html(escape=True, na_rep="—")]
+    parts += ["<h2>Rows / 逐条对比</h2>",
+              side_by_side(ws, report_id).to_html(index=False, escape=True, na_rep="—", float_format="%.3f")]
+    style = ("body{font-family:system-ui,'PingFang SC','Noto Sans CJK SC',sans-serif;margin:2em;color:#222}"
+             "table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 6px;"
+             "vertical-align:top;white-space:pre-wrap;max-width:28em}th{background:#f3f3f3}.note{color:#a60}")
+    return (f"<!doctype html><html lang=zh><meta charset=utf-8><title>{html.escape(report.name)}</title>"
+            f"<style>{style}</style><body>{''.join(parts)}</body></html>")
+
+
+def compare_reports(ws, first_id: str, second_id: str) -> dict:
+    """What changed from report A to B: each shared arm's metric means (B − A) and the data diff between the
+    two inferences' dataset versions (rows added/removed/changed)."""
+    from ..data.diff import diff_tables
+
+    a, b = get_report(ws, first_id), get_report(ws, second_id)
+    metrics = []
+    for arm in [arm for arm in b.summary.get("arms", {}) if arm in a.summary.get("arms", {})]:
+        for metric, after in b.summary["arms"][arm].items():
+            before = a.summary["arms"][arm].get(metric, {})
+            if before.get("mean") is not None and after.get("mean") is not None:
+                metrics.append({"arm": arm, "metric": metric, "A": before["mean"], "B": after["mean"],
+                                "change": after["mean"] - before["mean"]})
+    inference_a = get_inference(ws, a.config.inference)
+    inference_b = get_inference(ws, b.config.inference)
+    data = {"A": inference_a.dataset_ref, "B": inference_b.dataset_ref, "same_dataset":
+            inference_a.dataset_id == inference_b.dataset_id}
+    if data["same_dataset"] and inference_a.dataset_version != inference_b.dataset_version:
+        diff = diff_tables(ws.read(ws.version(inference_a.dataset_id, inference_a.dataset_version)),
+                           ws.read(ws.version(inference_b.dataset_id, inference_b.dataset_version)))
+        data.update(diff.counts)
+    return {"metrics": pd.DataFrame(metrics, columns=["arm", "metric", "A", "B", "change"]), "data": data}

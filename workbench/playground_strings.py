@@ -1,0 +1,31 @@
+"""UI strings of the Playground page (merged into workbench.i18n.STRINGS)."""
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "nav.group.evaluate": ("Try and evaluate", "试用与评估"),
+    "play.nav": ("Playground", "对话试用"),
+    "play.title": ("Playground", "对话试用"),
+    "play.caption": ("Chat with up to four models side by side on the same prompt: the base model, your runs, "
+                     "API endpoints. Each column has its own system prompt.",
+                     "最多四个模型并排回答同一个问题：基础模型、你的训练结果、API 接口。每列可设置自己的系统提示词。"),
+    "play.models": ("Models (up to 4)", "模型（最多 4 个）"),
+    "play.no_models": ("No model available: install the bundled model or add an endpoint on the LLM page.",
+                       "没有可用的模型：请安装内置模型，或在模型接口页面添加接口。"),
+    "play.system": ("System prompt", "系统提示词"),
+    "play.settings": ("Generation settings", "生成设置"),
+    "play.temperature": ("Temperature (0 = always the same answer)", "温度（0 = 每次回答相同）"),
+    "play.max_tokens": ("Max new tokens", "最大生成 token 数"),
+    "play.seed": ("Seed", "随机种子"),
+    "play.ask": ("Ask all models…", "向所有模型提问…"),
+    "play.clear": ("New conversation", "新对话"),
+    "play.prepare": ("{model} must be prepared once before it can chat (a background job of about 20 s).",
+                     "{model} 需要先准备一次才能对话（后台任务，约 20 秒）。"),
+    "play.prepare_start": ("Prepare {model}", "准备 {model}"),
+    "play.preparing": ("Preparing {model}: follow it in the sidebar, then ask again.",
+                       "正在准备 {model}：可在侧边栏查看进度，完成后再提问。"),
+    "play.loading": ("Loading {model}…", "正在加载 {model}…"),
+    "play.save": ("Save an exchange as a dataset row", "把一段对话保存为数据集的一行"),
+    "play.save_from": ("Answer from", "使用哪个模型的回答"),
+    "play.save_to": ("Add to dataset", "添加到数据集"),
+    "play.save_button": ("Save as a row (new version)", "保存为一行（生成新版本）"),
+    "play.no_dataset": ("Import a dataset first to save exchanges into it.", "请先导入数据集，才能保存对话。"),
+}
