@@ -82,7 +82,7 @@ def classification_and_pairwise(summary: dict) -> None:
                                                                                   "win_rate")}), hide_index=True)
 
 
-def rows_section(report, metric: str) -> pd.DataFrame:
+def rows_section(report, metric: str | None) -> pd.DataFrame:
     """The side-by-side rows sorted by the largest difference on `metric`, filtered; returns the full table."""
     ws = workspace()
     arms = list(report.summary.get("answers", {}))
@@ -98,7 +98,7 @@ def rows_section(report, metric: str) -> pd.DataFrame:
     longest = columns[4].number_input(t("eval.filter_length"), min_value=1, value=None, step=1,
                                       key="eval_filter_length", placeholder="–")
     shown = reports.filter_rows(table, text, column or None, low, high, int(longest) if longest else None)
-    st.caption(t("eval.rows_shown", shown=len(shown), total=len(table), metric=metric))
+    st.caption(t("eval.rows_shown", shown=len(shown), total=len(table), metric=metric or "–"))
     st.dataframe(shown, hide_index=True, width="stretch", height=400)  # a data grid: answers stay text
     return table
 
@@ -130,18 +130,51 @@ def human_review_section(report, table: pd.DataFrame) -> None:
     human = review.get("human", {}).get((str(row_id), review["arm_keys"].get(arm)))
     st.caption(t("eval.review_now", judge="–" if judged is None or pd.isna(judged) else judged,
                  human="–" if human is None else human))
-    buttons = st.columns(2)
     key = reports.override_key(ws, report.id, row_id, arm)
-    if buttons[0].button(t("eval.review_save"), key="eval_review_save", type="primary"):
+    _review_buttons("review", lambda: set_override(ws, key, score=score, scale=scale), lambda: clear_override(ws, key))
+
+
+def _review_buttons(prefix: str, save, clear) -> None:
+    """Save / clear buttons of a human review box; the page reruns after either so the counts update."""
+    buttons = st.columns(2)
+    if buttons[0].button(t(f"eval.{prefix}_save"), key=f"eval_{prefix}_save", type="primary"):
         try:
-            set_override(ws, key, score=score, scale=scale)
+            save()
         except ValueError as error:
             st.error(str(error))
         else:
             st.rerun()
-    if buttons[1].button(t("eval.review_clear"), key="eval_review_clear"):
-        clear_override(ws, key)
+    if buttons[1].button(t(f"eval.{prefix}_clear"), key=f"eval_{prefix}_clear"):
+        clear()
         st.rerun()
+
+
+def pair_review_section(report, table: pd.DataFrame) -> None:
+    """Pick the better answer of (baseline, challenger) for a row; agreement (κ) with the A/B judge beside it."""
+    ws = workspace()
+    pairwise = report.summary.get("pairwise")
+    if report.config.pairwise is None or not pairwise or not pairwise.get("arms"):
+        return
+    st.subheader(t("eval.pair_review_title"))
+    review = reports.pair_review(ws, report.id)
+    columns = st.columns([1, 3])
+    columns[0].metric(t("eval.pair_overrides"), review["overrides"])
+    columns[1].caption(review["agreement"].message(lang()) if review["overrides"] else t("eval.no_pair_overrides"))
+    keys, baseline = review["arm_keys"], pairwise["baseline"]
+    labels = {key: arm for arm, key in keys.items()} | {"tie": t("eval.tie")}
+    columns = st.columns([2, 1, 2])
+    prompts = table.set_index("row_id")["prompt"].astype(str)
+    row_id = columns[0].selectbox(t("eval.review_row"), table["row_id"].tolist(), key="eval_pair_row",
+                                  format_func=lambda r: f"{r} · {prompts.get(r, '')[:60]}")
+    challenger = columns[1].selectbox(t("eval.pair_challenger", baseline=baseline), list(pairwise["arms"]),
+                                      key="eval_pair_arm")
+    winner = columns[2].radio(t("eval.pair_winner"), [baseline, challenger, "tie"], horizontal=True,
+                              key="eval_pair_winner", format_func=lambda w: t("eval.tie") if w == "tie" else w)
+    key = reports.pair_override_key(ws, report.id, row_id, challenger)
+    found = {who: review[who].get((key.row_id, key.arm)) for who in ("judge", "human")}
+    st.caption(t("eval.pair_now", **{who: labels.get(v, v) if v else "–" for who, v in found.items()}))
+    _review_buttons("pair", lambda: set_override(ws, key, winner="tie" if winner == "tie" else keys[winner]),
+                    lambda: clear_override(ws, key))
 
 
 def exports_and_compare(report, others: dict) -> None:
@@ -174,14 +207,16 @@ def report_view(report, others: dict) -> None:
     lineage(report)
     summary_section(report)
     metrics = report.summary.get("metrics", [])
-    if not metrics:
+    metric = None
+    if metrics:
+        headline = reports.headline_metric(report.summary)
+        metric = st.selectbox(t("eval.metric"), metrics, index=metrics.index(headline) if headline in metrics else 0,
+                              key=f"eval_metric_{report.id}")
+        charts(report, metric)
+    elif not report.summary.get("pairwise"):
         st.info(t("eval.no_metrics"))
-        return exports_and_compare(report, others)
-    headline = reports.headline_metric(report.summary)
-    metric = st.selectbox(t("eval.metric"), metrics, index=metrics.index(headline) if headline in metrics else 0,
-                          key=f"eval_metric_{report.id}")
-    charts(report, metric)
     classification_and_pairwise(report.summary)
     table = rows_section(report, metric)
     human_review_section(report, table)
+    pair_review_section(report, table)
     exports_and_compare(report, others)

@@ -45,25 +45,12 @@ def stream_reply(backend: Backend, messages: Messages, params: GenerationParams)
 
 
 def _stream_openai(backend: OpenAIBackend, messages: Messages, params: GenerationParams) -> Iterator[str]:
-    import openai
-
-    extra = {"stop": list(params.stop)} if params.stop else {}
-    if params.seed is not None:
-        extra["seed"] = params.seed
-    try:
-        stream = backend._client.chat.completions.create(
-            model=backend.endpoint.model, messages=messages, max_tokens=params.max_new_tokens,
-            temperature=params.temperature, top_p=params.top_p, stream=True, **extra)
+    stream = backend.create(messages, params, stream=True)
+    with backend.mapped_errors():
         for chunk in stream:
             delta = chunk.choices[0].delta.content if chunk.choices else None
             if delta:
                 yield delta
-    except openai.APITimeoutError as error:
-        raise LLMError("timeout", backend._clean(error)) from None
-    except openai.APIConnectionError as error:
-        raise LLMError("unreachable", backend._clean(error)) from None
-    except openai.APIStatusError as error:
-        raise backend._status_error(error) from None
 
 
 def _stream_local(backend: LocalBackend, messages: Messages, params: GenerationParams) -> Iterator[str]:

@@ -1,9 +1,17 @@
 """A new user in a real browser: upload a messy CSV, fix, map, split, export, check the download, then train
-the bundled SmolLM2 for a few steps, watch its curve and find the run on the Runs page."""
+the bundled SmolLM2 for a few steps, watch its curve and find the run on the Runs page; then answer the test split
+with base, tuned and a prompt variant, score with a judge, override two judgements and download the HTML report."""
 import json
+import re
 import zipfile
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
+
+from tests.evaluate.judge_server import judge_server
+from workbench.llm import Endpoint, save_endpoint
+from workbench.workspace import Workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -75,7 +83,28 @@ def test_upload_map_split_export_train(app_server, browser_page, tmp_path):
     assert {"instruction": "判断情感", "input": "物流很快，\n包装完好", "output": "正面"} in rows
     assert any(r["input"] == '他说"还行"' for r in rows)
 
-    train_a_few_steps(page, url, tmp_path)
+    model_id = train_a_few_steps(page, url, tmp_path)
+    with judge_server(lambda prompt, attempt: '{"reason": "通顺", "score": 7}') as (judge, judge_url):
+        save_endpoint(Workspace(workspace), Endpoint("judge", base_url=judge_url, model="scripted-judge"))
+        infer_base_tuned_and_variant(page, url, model_id, tmp_path)
+        evaluate_review_and_export(page, tmp_path)
+    test_rows = Workspace(workspace).version("reviews").splits["test"]
+    assert len(judge.calls) == 3 * test_rows  # every answer of the 3 arms on the test rows, judged once
+
+
+def choose(page, box, index: int) -> None:
+    """Open a selectbox and pick its index-th option (again if a rerun closed the list before the click)."""
+    for attempt in range(3):
+        box.click()
+        try:
+            page.get_by_role("option").nth(index).click(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            wait_idle(page)
+    else:
+        raise AssertionError("the selectbox never showed its options")
+    wait_idle(page)
 
 
 def set_number(page, label: str, value: str) -> None:
@@ -103,8 +132,59 @@ def train_a_few_steps(page, url, tmp_path) -> None:
 
     page.goto(f"{url}/runs")
     page.get_by_role("heading", name="Run details").wait_for()
-    model_id = page.locator('[data-testid="stCode"]').filter(has_text="run-").first.inner_text().strip()
-    assert model_id.startswith("run-")
+    code = page.locator('[data-testid="stCode"]').filter(has_text=re.compile(r"^\s*run-[\w-]+\s*$")).first
+    code.wait_for()  # the model id block, not a log that mentions a run
+    model_id = code.text_content().strip()
+    assert re.fullmatch(r"run-[\w-]+", model_id), model_id
     assert page.locator('[data-testid="stVegaLiteChart"]').count() == 1  # the run's curves
     assert page.get_by_text("succeeded").count() >= 1
     page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
+    return model_id
+
+
+def infer_base_tuned_and_variant(page, url, model_id: str, tmp_path) -> None:
+    """The test split through the base model, the tuned run and a system-prompt variant of the base."""
+    page.goto(f"{url}/inference")
+    page.get_by_text("Only the first N rows").wait_for(state="attached")
+    page.locator('[data-testid="stMultiSelect"]').click()
+    page.get_by_role("option", name=model_id).click()
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    click(page, "Add a system-prompt variant")
+    page.get_by_label("System prompt (optional)").last.fill("只回答“正面”或“负面”。")
+    page.get_by_label("Label", exact=True).last.fill("prompted")
+    wait_idle(page)
+    page.get_by_text("Generation", exact=True).click()
+    set_number(page, "Max new tokens", "6")
+    click(page, "Start inference (background job)")
+    page.get_by_text("Started inference").wait_for()
+    page.get_by_role("button", name="Evaluate these answers").wait_for(timeout=300_000)
+    wait_idle(page)
+    page.screenshot(path=str(tmp_path / "inference.png"), full_page=True)
+
+
+def evaluate_review_and_export(page, tmp_path) -> None:
+    """Score with the judge, open the report, override two judgements, download the standalone HTML."""
+    click(page, "Evaluate these answers")
+    page.get_by_text("LLM judge: score each answer").first.click()
+    wait_idle(page)
+    click(page, "Start evaluation (background job)")
+    page.get_by_role("heading", name="Human review").wait_for(timeout=300_000)
+    wait_idle(page)
+    rows = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("Row", exact=True))
+    page.get_by_role("button", name="Download HTML report").wait_for()  # the report is fully on screen
+    for choice in (0, 1):
+        choose(page, rows, choice)
+        set_number(page, "Your score (1-10)", str(3 + choice))
+        click(page, "Save my score")
+    human = page.locator('[data-testid="stMetric"]').filter(has_text="Human scores")
+    expect(human.locator('[data-testid="stMetricValue"]')).to_have_text("2", timeout=30_000)
+    page.get_by_text(re.compile(r"Judge: 7(\.0)? · human: 4")).wait_for()
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download HTML report").click()
+    target = tmp_path / "report.html"
+    download_info.value.save_as(target)
+    text = target.read_text(encoding="utf-8")
+    assert text.lstrip().lower().startswith("<!doctype html>") and "prompted" in text and "<script" not in text
+    assert "Human review" in text and "smollm2-135m-instruct · human" in text

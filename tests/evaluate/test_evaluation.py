@@ -22,8 +22,9 @@ PERSONA = ["臣妾做不到啊。", "皇上万福金安。", "这宫里的日子
            "<b>嬛嬛</b>不敢。", "本宫乏了，退下吧。"]
 
 
-def answered(ws, outputs: dict[str, list], references=None, split=True):
-    """An inference whose answers are given (no model runs): {arm: [answer or None (failed)]} per row."""
+def answered(ws, outputs: dict[str, list], references=None, split=True, models: dict[str, str] | None = None):
+    """An inference whose answers are given (no model runs): {arm: [answer or None (failed)]} per row; every arm
+    is the bundled model unless `models` names another (arms of different models keep separate overrides)."""
     n = len(next(iter(outputs.values())))
     table = {"instruction": [f"问题 {i}：你是谁？" for i in range(n)],
              "output": references or PERSONA[:n]}
@@ -31,7 +32,8 @@ def answered(ws, outputs: dict[str, list], references=None, split=True):
         table["_split"] = ["test"] * n
     version = ws.create_dataset(f"persona-{len(ws.datasets())}", pa.table(table))
     config = InferConfig(dataset=version.dataset_id, split="test" if split else "all",
-                         arms=[Arm(label=arm, model="smollm2-135m-instruct") for arm in outputs])
+                         arms=[Arm(label=arm, model=(models or {}).get(arm, "smollm2-135m-instruct"))
+                               for arm in outputs])
     version, rows_table = select_rows(ws, config)
     info = create_inference(ws, config, version, inference_rows(rows_table))
     for arm in config.arms:
@@ -151,8 +153,41 @@ def test_human_overrides_sit_beside_the_judge_with_kappa_and_survive_a_new_repor
             set_override(ws, reports.override_key(ws, first.id, row_id, "a"), score=score, scale="1-10")
         review = reports.human_review(ws, first.id)
         assert review["overrides"] == 6 and review["agreement"].kappa == pytest.approx(1.0)
+        beside = reports.side_by_side(ws, first.id)
+        assert list(beside.columns).index("a · human") == list(beside.columns).index("a · judge") + 1
+        assert beside["a · human"].tolist() == beside["a · judge"].tolist()
+        assert "Human review" in reports.export_html(ws, first.id)
         second = run_report(ws, config)
     assert reports.human_review(ws, second.id)["overrides"] == 6  # kept across re-runs
+
+
+def test_human_winners_of_the_ab_judge_are_kept_by_model_pair_with_kappa(ws):
+    info = answered(ws, {"base": ["一", "二", "三", "四", "五", "六"], "tuned": PERSONA[:6]},
+                    models={"tuned": "run-20260101-000000-abcdef"})
+    with judge_server(lambda prompt, attempt: '{"reason": "差不多", "winner": "tie"}') as (judge, url):
+        save_endpoint(ws, Endpoint("judge", base_url=url, model="scripted-judge", max_retries=0))
+        config = EvalConfig(inference=info.id, pairwise=JudgeConfig(judge="judge", mode="pairwise"),
+                            similarity=False, lexical=False, baseline_arm="base")
+        first = run_report(ws, config)
+        assert first.summary["pairwise"]["arms"]["tuned"]["ties"] == 6
+        review = reports.pair_review(ws, first.id)
+        assert review["overrides"] == 0 and len(review["judge"]) == 6 and set(review["judge"].values()) == {"tie"}
+        rows = reports.side_by_side(ws, first.id)["row_id"].tolist()
+        keys = review["arm_keys"]
+        for row_id, winner in zip(rows, ["tuned", "tuned", "tie", "tie"]):
+            key = reports.pair_override_key(ws, first.id, row_id, "tuned")
+            assert key.arm == "run-20260101-000000-abcdef vs smollm2-135m-instruct"  # order-free, by model
+            set_override(ws, key, winner=keys.get(winner, winner))
+        with pytest.raises(ValueError, match="neither of"):
+            set_override(ws, reports.pair_override_key(ws, first.id, rows[5], "tuned"), winner="someone else")
+        review = reports.pair_review(ws, first.id)
+        agreement = review["agreement"]
+        assert (review["overrides"], agreement.compared, agreement.exact) == (4, 4, 0.5)
+        assert agreement.kappa == pytest.approx(0.0)  # a judge that always says tie agrees only by chance
+        second = run_report(ws, config)
+    assert reports.pair_review(ws, second.id)["overrides"] == 4  # kept across re-runs
+    assert reports.human_review(ws, second.id)["overrides"] == 0  # and apart from pointwise scores
+    assert "Human A/B picks" in reports.export_html(ws, second.id)
 
 
 def test_compare_shows_metric_changes_next_to_the_data_diff(ws):

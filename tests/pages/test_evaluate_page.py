@@ -132,3 +132,37 @@ def test_before_after_answers_and_scores_base_vs_tuned_in_one_click(app_env, tin
     summary = at.dataframe[0].value.set_index("arm")
     assert summary.loc["base", "model"] == base and summary.loc["tuned", "model"] == f"run-{run.id}"
     assert (summary.loc["base", "ok"], summary.loc["tuned", "failed"]) == (2, 2)
+
+
+def test_a_human_pick_of_an_ab_verdict_and_a_rubric_value_from_the_page(app_env):
+    info = answered(app_env, {"base": BASE, "tuned": PERSONA[:6]}, models={"tuned": "run-20260101-000000-abcdef"})
+    with judge_server(lambda prompt, attempt: '{"reason": "难分高下", "winner": "tie", "score": 5}') as (judge, url):
+        save_endpoint(app_env, Endpoint("judge", base_url=url, model="scripted-judge", max_retries=0))
+        report = finished(app_env, EvalConfig(inference=info.id, similarity=False, lexical=False, bootstrap=200,
+                                              pairwise=JudgeConfig(judge="judge", mode="pairwise")))
+        at = page("evaluate").run()
+        no_errors(at)
+        assert [m.value for m in at.metric if m.label == "Human picks"] == ["0"]
+        assert at.selectbox(key="eval_pair_arm").value == "tuned"
+        at.radio(key="eval_pair_winner").set_value("tuned").run()
+        assert any("Judge: tie · human: –" in c.value for c in at.caption)
+        at.button(key="eval_pair_save").click().run()
+        no_errors(at)
+        stored = overrides_for(app_env, info.dataset_id, report.config.pairwise.metric)
+        assert [o.winner for o in stored.values()] == ["run-20260101-000000-abcdef"]
+        assert [m.value for m in at.metric if m.label == "Human picks"] == ["1"]
+        assert any("Judge: tie · human: tuned" in c.value for c in at.caption)
+        at.button(key="eval_pair_clear").click().run()
+        assert overrides_for(app_env, info.dataset_id) == {}
+
+        # a rubric value the rows do not carry (the persona) is asked once for the whole evaluation
+        at.toggle(key="eval_use_judge").set_value(True).run()
+        at.selectbox(key="eval_judge_rubric").set_value("judge_persona_style_en").run()
+        at.text_area(key="eval_judge_var_persona").input("Zhen Huan, a consort of the Qing court").run()
+        no_errors(at)
+        at.button(key="eval_start").click().run()
+        no_errors(at)
+        started = list_reports(app_env)[0]
+        assert started.config.judge.variables == {"persona": "Zhen Huan, a consort of the Qing court"}
+        assert jobs.wait(app_env, started.job_id, timeout=300).state == "succeeded"
+    assert any("Zhen Huan, a consort" in call["messages"][-1]["content"] for call in judge.calls)

@@ -7,8 +7,8 @@ import html
 import pandas as pd
 
 from ..infer.store import get_inference
-from .overrides import OverrideKey, agreement, overrides_for
-from .scoring import answers, read_scores
+from .overrides import OverrideKey, agreement, overrides_for, pair_arm
+from .scoring import answers, pair_verdicts, read_scores
 from .store import get_report
 
 HEADLINE = ("judge", "similarity", "exact", "rouge-l", "bleu-4", "rouge-1", "rouge-2")
@@ -36,6 +36,14 @@ def side_by_side(ws, report_id: str) -> pd.DataFrame:
             group["status"]))
         for metric, values in scores[scores["arm"] == arm].groupby("metric", sort=False):
             table[f"{arm} · {metric}"] = values.set_index("row_id")["value"]
+    if report.config.judge is not None:  # the human's score beside the judge's, where the annotator set one
+        human = overrides_for(ws, inference.dataset_id, report.config.judge.metric)
+        by_key = {(k.row_id, k.arm): o.score for k, o in human.items() if o.score is not None}
+        for arm, key in frame.drop_duplicates("arm").set_index("arm")["arm_key"].items():
+            if f"{arm} · judge" in table:
+                values = [by_key.get((row_id, key)) for row_id in table.index]
+                table.insert(table.columns.get_loc(f"{arm} · judge") + 1, f"{arm} · human",
+                             pd.to_numeric(pd.Series(values, index=table.index, dtype=object)))
     return table.reset_index()
 
 
@@ -71,11 +79,16 @@ def filter_rows(table: pd.DataFrame, text: str = "", column: str | None = None, 
     return table[keep]
 
 
+def arm_keys(ws, inference) -> dict[str, str]:
+    """Arm label -> the key its overrides are stored under (model id, + system-prompt hash for a variant)."""
+    return answers(ws, inference).drop_duplicates("arm").set_index("arm")["arm_key"].to_dict()
+
+
 def human_review(ws, report_id: str) -> dict:
-    """Overrides of this report's judge scores and winners, and their agreement (Cohen's κ) with the judge."""
+    """Overrides of this report's judge scores and their agreement (quadratic-weighted κ) with the judge."""
     report = get_report(ws, report_id)
     config, inference = report.config, get_inference(ws, report.config.inference)
-    keys = answers(ws, inference).drop_duplicates("arm").set_index("arm")["arm_key"].to_dict()
+    keys = arm_keys(ws, inference)
     result = {"overrides": 0, "agreement": None}
     if config.judge is None:
         return result
@@ -92,8 +105,39 @@ def override_key(ws, report_id: str, row_id, arm: str) -> OverrideKey:
     """The key a human score for (row, arm) of this report is stored under (survives re-runs)."""
     report = get_report(ws, report_id)
     inference = get_inference(ws, report.config.inference)
-    keys = answers(ws, inference).drop_duplicates("arm").set_index("arm")["arm_key"].to_dict()
-    return OverrideKey(inference.dataset_id, str(row_id), keys[arm], report.config.judge.metric)
+    return OverrideKey(inference.dataset_id, str(row_id), arm_keys(ws, inference)[arm], report.config.judge.metric)
+
+
+def pair_review(ws, report_id: str) -> dict:
+    """The pairwise judge's winners and the human's, per (row, pair of arm keys), with plain κ between them.
+
+    Winners are arm keys (or "tie"), so a human pick made on one report counts for every report that compares
+    the same two models on the same rows with the same rubric.
+    """
+    report = get_report(ws, report_id)
+    config, inference = report.config, get_inference(ws, report.config.inference)
+    result = {"overrides": 0, "agreement": None, "human": {}, "judge": {}}
+    if config.pairwise is None:
+        return result
+    keys = arm_keys(ws, inference)
+    judge = {}
+    for verdict in pair_verdicts(report.pairwise_log):
+        if verdict.status == "ok":
+            pair = pair_arm(keys.get(verdict.arm_a, verdict.arm_a), keys.get(verdict.arm_b, verdict.arm_b))
+            judge[(str(verdict.row_id), pair)] = keys.get(verdict.winner, verdict.winner)
+    human = {(k.row_id, k.arm): o.winner
+             for k, o in overrides_for(ws, inference.dataset_id, config.pairwise.metric).items() if o.winner}
+    return {"overrides": len(human), "agreement": agreement(judge, human), "human": human, "judge": judge,
+            "arm_keys": keys}
+
+
+def pair_override_key(ws, report_id: str, row_id, challenger: str) -> OverrideKey:
+    """The key a human winner for (row, baseline arm vs `challenger`) of this report is stored under."""
+    report = get_report(ws, report_id)
+    inference = get_inference(ws, report.config.inference)
+    keys, baseline = arm_keys(ws, inference), report.summary["pairwise"]["baseline"]
+    return OverrideKey(inference.dataset_id, str(row_id), pair_arm(keys[baseline], keys[challenger]),
+                       report.config.pairwise.metric)
 
 
 def summary_table(summary: dict) -> pd.DataFrame:
@@ -133,6 +177,11 @@ def export_html(ws, report_id: str) -> str:
     if summary.get("pairwise"):
         parts += ["<h2>Pairwise judge / 两两比较</h2>",
                   pd.DataFrame(summary["pairwise"]["arms"]).T.to_html(escape=True, na_rep="—")]
+    for title, review in (("Human review / 人工复核", human_review(ws, report_id)),
+                          ("Human A/B picks / 人工 A/B 选择", pair_review(ws, report_id))):
+        if review["overrides"]:
+            parts += [f"<h2>{title}</h2>", f"<p>{html.escape(review['agreement'].message('en'))}<br>"
+                                           f"{html.escape(review['agreement'].message('zh'))}</p>"]
     parts += ["<h2>Rows / 逐条对比</h2>",
               side_by_side(ws, report_id).to_html(index=False, escape=True, na_rep="—", float_format="%.3f")]
     style = ("body{font-family:system-ui,'PingFang SC','Noto Sans CJK SC',sans-serif;margin:2em;color:#222}"

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 ACTIONS = ("list", "show", "template")
@@ -53,16 +52,7 @@ def _run(ws, path: str, detach: bool) -> int:
     print(f"inference {inference_id}, job {job_id}")
     if detach:
         return 0
-    last = ""
-    while True:
-        jobs.mark_dead_jobs(ws)
-        info = jobs.get(ws, job_id)
-        if info.message != last:
-            print(info.message, flush=True)
-            last = info.message
-        if info.state in jobs.FINISHED:
-            break
-        time.sleep(1.0)
+    info = jobs.follow(ws, job_id, lambda message: print(message, flush=True))
     print(f"{info.state}: {json.dumps(info.result or {'error': info.error}, ensure_ascii=False)}")
     return 0 if info.state == "succeeded" else 1
 

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -91,23 +92,7 @@ class OpenAIBackend(Backend):
         return results
 
     def _once(self, messages: Messages, params: GenerationParams) -> Completion:
-        import openai
-
-        extra = {"stop": list(params.stop)} if params.stop else {}
-        if params.seed is not None:
-            extra["seed"] = params.seed
-        try:
-            response = self._client.chat.completions.create(
-                model=self.endpoint.model, messages=messages, max_tokens=params.max_new_tokens,
-                temperature=params.temperature, top_p=params.top_p, **extra)
-        except openai.APITimeoutError as error:
-            raise LLMError("timeout", self._clean(error)) from None
-        except openai.APIConnectionError as error:
-            raise LLMError("unreachable", self._clean(error)) from None
-        except openai.APIStatusError as error:
-            raise self._status_error(error) from None
-        except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError) as error:
-            raise LLMError("bad_response", self._clean(error)) from None
+        response = self.create(messages, params)
         try:
             choice = response.choices[0]
             text = choice.message.content
@@ -118,6 +103,32 @@ class OpenAIBackend(Backend):
         usage = getattr(response, "usage", None)
         return Completion(text, getattr(response, "model", None) or self.endpoint.model, choice.finish_reason,
                           getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
+
+    def create(self, messages: Messages, params: GenerationParams, stream: bool = False):
+        """The chat.completions request for these params (a chunk iterator when streaming); errors become LLMError."""
+        extra = {"stop": list(params.stop)} if params.stop else {}
+        if params.seed is not None:
+            extra["seed"] = params.seed
+        with self.mapped_errors():
+            return self._client.chat.completions.create(
+                model=self.endpoint.model, messages=messages, max_tokens=params.max_new_tokens,
+                temperature=params.temperature, top_p=params.top_p, stream=stream, **extra)
+
+    @contextlib.contextmanager
+    def mapped_errors(self):
+        """openai's exceptions as LLMError kinds (timeout, unreachable, HTTP status, bad_response), key-free."""
+        import openai
+
+        try:
+            yield
+        except openai.APITimeoutError as error:
+            raise LLMError("timeout", self._clean(error)) from None
+        except openai.APIConnectionError as error:
+            raise LLMError("unreachable", self._clean(error)) from None
+        except openai.APIStatusError as error:
+            raise self._status_error(error) from None
+        except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError) as error:
+            raise LLMError("bad_response", self._clean(error)) from None
 
     def _status_error(self, error) -> LLMError:
         status = error.status_code
