@@ -4,7 +4,7 @@
                                       [--workspace /tmp/outcome-ws] [--max-new-tokens 64]
 
 Everything goes through the product's own paths, as the Train and Evaluate pages do: import + split
-huanhuan (80/10/10, seed 42), a LoRA run on the train split (`start_training`), then "before/after" in
+huanhuan (the default 70/15/15 split), a LoRA run on the train split (`start_training`), then "before/after" in
 one click (`start_before_after`: base model and tuned run answer the first N test rows, then
 similarity next to its chance baseline, ROUGE/BLEU with jieba, and a persona-style LLM judge).
 Prints each arm's mean with its 95% bootstrap interval, whether the intervals overlap, and the
@@ -96,7 +96,8 @@ def table(summary: dict) -> list[str]:
         cells = [arms[arm].get(metric) for arm in arms]
         if any(not isinstance(c, dict) or c.get("mean") is None for c in cells):
             continue
-        text = "".join(f"{c['mean']:>9.3f} [{c['low']:.3f}, {c['high']:.3f}] n={c['n']:<3}" for c in cells)
+        text = "".join(f"{c['mean']:>9.3f} [{c['low']:.3f}, {c['high']:.3f}] n={c['n']:<3}"
+                       + (f" ({c['excluded']} failed)" if c.get("excluded") else "") for c in cells)
         lines.append(f"{metric:<16}{text}   {'yes' if overlap(*cells[:2]) else 'no'}")
     return lines
 

@@ -97,13 +97,17 @@ def choose(page, box, index: int) -> None:
     for attempt in range(3):
         box.click()
         try:
-            page.get_by_role("option").nth(index).click(timeout=10_000)
+            option = page.get_by_role("option").nth(index)
+            label = option.inner_text(timeout=10_000)
+            option.click(timeout=10_000)
             break
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
             wait_idle(page)
     else:
         raise AssertionError("the selectbox never showed its options")
+    # the choice is on screen, not still in flight (the combobox shows the label without its line breaks)
+    expect(box.get_by_role("combobox")).to_have_value(re.compile("^" + re.escape(label.split()[0])), timeout=30_000)
     wait_idle(page)
 
 
@@ -112,6 +116,7 @@ def set_number(page, label: str, value: str) -> None:
     box.fill(value)
     box.press("Enter")
     wait_idle(page)
+    expect(box).to_have_value(re.compile(rf"^{re.escape(value)}(\.0+)?$"))  # not reset by a rerun still in flight
 
 
 def train_a_few_steps(page, url, tmp_path) -> None:
@@ -177,8 +182,8 @@ def evaluate_review_and_export(page, tmp_path) -> None:
         choose(page, rows, choice)
         set_number(page, "Your score (1-10)", str(3 + choice))
         click(page, "Save my score")
-    human = page.locator('[data-testid="stMetric"]').filter(has_text="Human scores")
-    expect(human.locator('[data-testid="stMetricValue"]')).to_have_text("2", timeout=30_000)
+        human = page.locator('[data-testid="stMetric"]').filter(has_text="Human scores")
+        expect(human.locator('[data-testid="stMetricValue"]')).to_have_text(str(choice + 1), timeout=30_000)
     page.get_by_text(re.compile(r"Judge: 7(\.0)? · human: 4")).wait_for()
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     with page.expect_download() as download_info:
