@@ -9,7 +9,9 @@ from workbench.extract.chunk import ChunkConfig
 from workbench.extract.llm_mode import (ANSWER_PROMPT, QUESTION_PROMPT, LLMExtractConfig, load_candidates,
                                         rule_candidates, save_reviewed, start_llm_job)
 from workbench.extract.policy import fetch_policy_for, save_fetch_settings
+from workbench.extract.score import score_review, score_tables
 from workbench.llm import list_endpoints
+from workbench.problems import ReadError
 
 ws = workspace()
 st.title(t("extract.title"))
@@ -108,6 +110,27 @@ def llm_job() -> None:
 if st.session_state.get("extract_job"):
     llm_job()
 
+
+def sample_check(reviewed: list[dict], mode: str) -> None:
+    sample = st.file_uploader(t("extract.sample"), type=["jsonl", "json", "csv", "xlsx", "parquet"],
+                              key="extract_sample", help=t("extract.sample_help"))
+    if sample is None:
+        return
+    try:
+        score = score_review(reviewed, sample.name, sample.getvalue(), mode)
+    except ReadError as error:
+        show_problems(error.problems, height=150)
+        return
+    cols = st.columns(3)
+    cols[0].metric(t("extract.precision"), f"{score.precision:.0%}", help=t("extract.precision_help"))
+    cols[1].metric(t("extract.coverage"), f"{score.coverage:.0%}", help=t("extract.coverage_help"))
+    cols[2].caption(t("extract.score_counts", **score.summary()))
+    extra, missed = score_tables(score)
+    for title, table in ((t("extract.not_expected"), extra), (t("extract.missed"), missed)):
+        if table:
+            st.caption(f"{title} ({len(table)})")
+            st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+
 if st.session_state.get("extract_candidates"):
     rows, job_id, rule = st.session_state["extract_candidates"]
     if rows:
@@ -117,10 +140,12 @@ if st.session_state.get("extract_candidates"):
                                 disabled=["chunk_text", "grounding"],
                                 column_config={"chunk_text": st.column_config.TextColumn(t("extract.span"))})
         st.caption(t("extract.review_count", accepted=int(edited["accept"].sum()), total=len(edited)))
+        reviewed = [{**row, **edited.iloc[i].to_dict()} for i, row in enumerate(rows)]
+        with st.expander(t("extract.check")):
+            sample_check(reviewed, "llm" if job_id else "rules")
         left, right = st.columns([3, 1], vertical_alignment="bottom")
         name = left.text_input(t("extract.name"), value="extracted-qa", key="extract_name")
         if right.button(t("extract.save_reviewed"), type="primary", key="extract_save"):
-            reviewed = [{**row, **edited.iloc[i].to_dict()} for i, row in enumerate(rows)]
             try:
                 version = save_reviewed(ws, reviewed, name, job_id=job_id, mode="llm" if job_id else "rules",
                                         rule=rule)

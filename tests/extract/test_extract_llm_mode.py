@@ -66,3 +66,23 @@ def test_questions_are_read_from_json_or_lines():
     assert parse_questions('["a?", "b?", "c?"]', 2) == ["a?", "b?"]
     assert parse_questions('{"questions": ["x?"]}', 5) == ["x?"]
     assert parse_questions("1. 为什么？\n2、怎么办？\n\n- 何时？", 5) == ["为什么？", "怎么办？", "何时？"]
+
+
+def test_the_cli_runs_llm_mode_scores_it_against_labelled_pairs_and_saves(ws, scripted, tmp_path, capsys):
+    from workbench.cli import main
+
+    scripted.replies = [reply]
+    save_endpoint(ws, Endpoint("scripted", base_url=scripted.base_url, model="m", max_retries=0))
+    source, sample = tmp_path / "宫规.md", tmp_path / "labels.csv"
+    source.write_text(DOC, encoding="utf-8")
+    sample.write_text("question,answer\n嫔妃几时请安？,卯时\n除夕守岁到什么时候？,子时。\n端午吃什么？,粽子\n", encoding="utf-8")
+    code = main(["--workspace", str(ws.root), "extract", "llm", str(source), "--endpoint", "scripted",
+                 "--per-chunk", "2", "--size", "40", "--overlap", "0", "--expected", str(sample), "--save", "gong"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "3 candidate pairs from 2 chunks" in out
+    score = json.loads(out.split("score: ")[1].splitlines()[0])
+    # 嫔妃何时请安？ ~ 嫔妃几时请安？ and 除夕守岁到几点？ ~ 除夕守岁到什么时候？ match; 中秋节做什么？ is not labelled
+    assert score == {"precision": round(2 / 3, 4), "coverage": round(2 / 3, 4), "matched": 2, "found": 3, "expected": 3}
+    assert "missed: '端午吃什么？'" in out and "saved 3 pairs as gong@1" in out
+    assert ws.version(ws.datasets()[0].id).params["mode"] == "llm"

@@ -52,3 +52,22 @@ def test_llm_mode_runs_as_a_job_and_its_candidates_come_back_for_review(app_env,
     at.button(key="extract_save").click().run()
     version = app_env.version(app_env.datasets()[0].id)
     assert version.params["mode"] == "llm" and version.params["job_id"] == job_id
+
+
+def test_a_labelled_sample_gives_precision_coverage_and_what_differs(app_env):
+    at = page("extract").run()
+    at.text_area(key="extract_paste").input(FAQ).run()
+    at.button(key="extract_find").click().run()
+    sample = "question,answer\n宫中几时请安？,卯时。\n谁管六宫？,华妃。\n何时选秀？,三年一次。\n"
+    at.file_uploader(key="extract_sample").upload("labels.csv", sample.encode("gb18030"), "text/csv").run()
+    no_errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Precision": "50%", "Coverage": "33%"}
+    tables = [frame.value for frame in at.dataframe]
+    extra = next(t for t in tables if "reason" in t.columns)
+    assert extra["question"].tolist() == ["谁管六宫？"] and extra["expected_answer"].tolist() == ["华妃。"]
+    missed = next(t for t in tables if list(t.columns) == ["question", "answer"])
+    assert missed["question"].tolist() == ["谁管六宫？", "何时选秀？"]  # a wrong answer leaves its label unfound
+    at.file_uploader(key="extract_sample").upload("labels.csv", b"q_text,a_text\nx,y\n", "text/csv").run()
+    assert not at.metric
+    assert any("no question column" in str(frame.value.values) for frame in at.dataframe)

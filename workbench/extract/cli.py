@@ -21,6 +21,20 @@ def register(verbs) -> None:
     a.add_argument("--preview", type=int, metavar="N", help="print the first N pairs and save nothing")
     a.add_argument("--background", action="store_true", help="run as a background job (many or large sources)")
     a.set_defaults(handler=_rules)
+    a = actions.add_parser("llm", help="N questions per chunk with an LLM, answers grounded in the chunk (a job)")
+    a.add_argument("sources", nargs="+", help="files (.txt .md .pdf .docx .html), URLs, or - for stdin")
+    a.add_argument("--endpoint", required=True, help="a saved endpoint's name or local:<model id>")
+    a.add_argument("--per-chunk", type=int, default=3, help="questions per chunk (1-20)")
+    a.add_argument("--size", type=int, default=1000, help="chunk size in characters")
+    a.add_argument("--overlap", type=int, default=100)
+    a.add_argument("--grounded", default="none", choices=("none", "similarity", "judge"),
+                   help="keep only answers the chunk supports, checked by embeddings or by the LLM")
+    a.add_argument("--max-new-tokens", type=int, default=512)
+    a.add_argument("--expected", help="labelled pairs (JSONL/JSON/CSV/XLSX/Parquet): prints precision and coverage")
+    a.add_argument("--save", metavar="NAME", help="save every candidate as a dataset (review them in the browser "
+                                                  "to accept only some)")
+    a.add_argument("--detach", action="store_true", help="start the job and return (see `jobs list`)")
+    a.set_defaults(handler=_llm)
     a = actions.add_parser("chunks", help="print the chunks of a document")
     a.add_argument("source")
     a.add_argument("--size", type=int, default=1000), a.add_argument("--overlap", type=int, default=100)
@@ -82,12 +96,39 @@ def _rules(args, ws) -> int:
     return 0
 
 
-def _print_score(pairs, path: str) -> None:
-    from .score import score_extraction
+def _llm(args, ws) -> int:
+    from .. import jobs
+    from .llm_mode import LLMExtractConfig, load_candidates, save_reviewed, start_llm_job
 
-    with open(path, encoding="utf-8") as handle:
-        expected = [json.loads(line) for line in handle if line.strip()]
-    score = score_extraction(pairs, expected)
+    config = LLMExtractConfig(args.endpoint, args.per_chunk, args.size, min(args.overlap, args.size // 2),
+                              grounded=args.grounded, max_new_tokens=args.max_new_tokens)
+    job_id = start_llm_job(ws, _items(args.sources), config, args.save or "extract")
+    if args.detach:
+        print(f"started job {job_id} (see `jobs list`)")
+        return 0
+    info = jobs.follow(ws, job_id, print)
+    if info.state != "succeeded":
+        print(f"job {job_id} {info.state}:\n{info.log_tail(20)}", file=sys.stderr)
+        return 1
+    rows = load_candidates(ws, job_id)
+    print(f"{len(rows)} candidate pairs from {(info.result or {}).get('chunks', 0)} chunks "
+          f"({(info.result or {}).get('questions_failed', 0)} chunks without questions)")
+    if args.expected:
+        _print_score(rows, args.expected, mode="llm")
+    if args.save:
+        if not rows:
+            print("nothing saved: no pairs / 没有问答对，未保存")
+            return 1
+        version = save_reviewed(ws, rows, args.save, job_id=job_id)
+        print(f"saved {version.rows} pairs as {version.ref}")
+    return 0
+
+
+def _print_score(pairs, path: str, mode: str = "rules") -> None:
+    from .score import LLM_QUESTION_THRESHOLD, load_expected, score_extraction
+
+    score = score_extraction(pairs, load_expected(path),
+                             question_threshold=LLM_QUESTION_THRESHOLD if mode == "llm" else 1.0)
     print(f"score: {json.dumps(score.summary())}")
     for item in score.unmatched_found[:10]:
         print(f"  not expected: {item['question'][:60]!r} ({item['reason']})")

@@ -8,6 +8,11 @@ from __future__ import annotations
 from ..problems import MESSAGES
 
 EXTRACT_MESSAGES: dict[str, tuple[str, str]] = {
+    "extract_expected_column": (
+        "The labelled sample has no {what} column; name one of: {choices} (columns found: {columns}).",
+        "标注样本缺少{what_zh}列；请使用以下列名之一：{choices}（现有列：{columns}）。",
+    ),
+    "extract_expected_empty": ("The labelled sample holds no question.", "标注样本中没有问题。"),
     "extract_unsupported": (
         "Unsupported document type '{suffix}'. Use .txt, .md, .pdf, .docx, .html, pasted text or a URL.{hint}",
         "不支持的文档类型“{suffix}”。请使用 .txt、.md、.pdf、.docx、.html、粘贴的文本或网址。{hint_zh}",

@@ -55,6 +55,27 @@ STRINGS: dict[str, tuple[str, str]] = {
     "extract.find": ("Find pairs", "查找问答对"),
     "extract.review": ("Review: accept, edit or reject each pair", "审核：逐条接受、修改或拒绝"),
     "extract.review_count": ("{accepted} of {total} pairs accepted.", "已接受 {accepted} / {total} 个问答对。"),
+    "extract.check": ("Check against a labelled sample (precision / coverage)", "用标注样本检验（准确率 / 覆盖率）"),
+    "extract.sample": ("Labelled pairs you expect (JSONL, JSON, CSV, XLSX or Parquet)",
+                       "你预期的标注问答对（JSONL、JSON、CSV、XLSX 或 Parquet）"),
+    "extract.sample_help": (
+        "One row per pair, with a question column (question / instruction / prompt / q) and an answer column "
+        "(answer / output / response / a). The accepted rows above are compared with it: a pair counts as correct "
+        "when its question is the sample's (rules: the same after ignoring punctuation and spaces; LLM: at least "
+        "half of the words shared) and its answer shares at least half of its words with the sample's answer.",
+        "每行一个问答对，包含问题列（question / instruction / prompt / q）和答案列（answer / output / response / a）。"
+        "上方已接受的问答对会与之比较：问题相同（规则模式：忽略标点和空格后相同；模型模式：至少一半的词相同），"
+        "且答案与样本答案至少一半的词相同，才算正确。"),
+    "extract.precision": ("Precision", "准确率"),
+    "extract.precision_help": ("Accepted pairs that match a labelled pair, out of all accepted pairs.",
+                               "与标注问答对一致的已接受问答对，占全部已接受问答对的比例。"),
+    "extract.coverage": ("Coverage", "覆盖率"),
+    "extract.coverage_help": ("Labelled pairs found among the accepted pairs, out of all labelled pairs.",
+                              "在已接受问答对中找到的标注问答对，占全部标注问答对的比例。"),
+    "extract.score_counts": ("{matched} matched · {found} accepted · {expected} labelled",
+                             "一致 {matched} · 已接受 {found} · 标注 {expected}"),
+    "extract.not_expected": ("Accepted but not matching the sample", "已接受但与样本不一致"),
+    "extract.missed": ("In the sample but not found", "样本中有但未找到"),
     "extract.save_reviewed": ("Save accepted pairs as a dataset", "将已接受的问答对保存为数据集"),
     "extract.no_sources": ("Add a file, pasted text or a URL first.", "请先添加文件、粘贴文本或网址。"),
 }
