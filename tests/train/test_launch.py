@@ -1,6 +1,7 @@
 """The train job's command line is `accelerate launch`: one process, N local processes (torchrun, gloo on CPU),
 or the user's accelerate config. A real 2-process CPU run sums gradients across ranks and so logs the same
 losses as one process; a cancel stops both processes at the same step."""
+import re
 import sys
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from tests.train.conftest import config, wait_for
 from workbench import jobs
 from workbench.train import checkpoint
-from workbench.train.jobs import accelerate_command, start_training
+from workbench.train.jobs import accelerate_command, cpu_threads_per_process, start_training
 from workbench.train.runs import create_run, get_run, read_metrics
 from workbench.train.trainer import Trainer
 
@@ -26,6 +27,20 @@ def test_command_line_for_one_process_several_processes_and_a_config_file():
         *LAUNCH, "--config_file", "/cfg/ds.yaml"]
 
 
+def test_each_process_gets_its_share_of_the_cores_not_accelerates_one_thread(monkeypatch):
+    """`accelerate launch` without a GPU flag sets OMP_NUM_THREADS=1: CPU training on one core of many."""
+    import os
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    threads = lambda command: int(command[command.index("--num_cpu_threads_per_process") + 1])  # noqa: E731
+    assert threads(accelerate_command({"num_processes": 1})) == 8
+    assert threads(accelerate_command({"num_processes": 2})) == 4
+    assert threads(accelerate_command({"num_processes": 16})) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice wins
+    assert threads(accelerate_command({"num_processes": 1})) == 3
+
+
 def losses(folder) -> dict[int, float]:
     rows = [r for r in read_metrics(folder) if "loss" in r]
     assert [r["step"] for r in rows] == list(range(1, len(rows) + 1))  # one writer: no duplicate steps
@@ -39,7 +54,7 @@ def test_two_cpu_processes_train_the_same_run_as_one(train_ws):
     info = jobs.wait(ws, job_id, timeout=300)
     assert info.state == "succeeded", info.log_tail(60)
     log = info.log_tail(400)
-    assert "2 process(es) on cpu" in log
+    assert re.search(rf"2 process\(es\) on cpu(:0)?, {cpu_threads_per_process(2)} CPU thread\(s\) each", log), log
     run = get_run(ws, run.id)
     assert run.summary["processes"] == 2 and run.summary["steps"] == 6 and info.result["steps"] == 6
     assert (run.adapter / "adapter_config.json").is_file()

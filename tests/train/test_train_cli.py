@@ -11,6 +11,7 @@ import yaml
 from tests.train.conftest import config
 from workbench import jobs
 from workbench.train.config import from_yaml, to_yaml
+from workbench.train.jobs import cpu_threads_per_process
 from workbench.train.runs import create_run, finish_run, list_runs, read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +40,9 @@ def test_train_then_list_show_diff_and_config_that_trains_again(train_ws, tmp_pa
     assert f"run {run.id} (cli run), job {run.job_id}" in out and "succeeded: {" in out
     assert run.state == "succeeded" and run.summary["steps"] == 4 and (run.adapter / "adapter_config.json").is_file()
     assert [r["step"] for r in read_metrics(run.folder) if "loss" in r] == [1, 2, 3, 4]
-    assert "1 process(es) on cpu" in jobs.get(ws, run.job_id).log_tail(400)
+    # the launched process trains on every core (accelerate alone would pin it to one thread)
+    cores = cpu_threads_per_process(1)
+    assert f"1 process(es) on cpu, {cores} CPU thread(s) each" in jobs.get(ws, run.job_id).log_tail(400)
 
     other = create_run(ws, config(model_id, learning_rate=5e-3, lora_rank=4, name="other", **steps),
                        run.dataset_id, run.dataset_version, model_id)  # configs are enough to compare

@@ -98,7 +98,8 @@ class Trainer:
         self.total_steps = packing.total_steps(len(self.train_set), config.batch_size, config.gradient_accumulation,
                                                config.epochs, config.max_steps)
         self.log(f"{len(self.train_set)} rows, {int(self.lengths.sum())} tokens, {self.total_steps} steps, "
-                 f"precision {self.precision}, {self.world} process(es) on {self.device}")
+                 f"precision {self.precision}, {self.world} process(es) on {self.device}"
+                 + (f", {torch.get_num_threads()} CPU thread(s) each" if self.device.type == "cpu" else ""))
         torch.manual_seed(config.seed)
         attention = modeling.attention_for(self.device.type, config.packing)
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float32, "fp32": torch.float32}[self.precision]
