@@ -1,6 +1,6 @@
 """The product's outcome on CPU: train on huanhuan's train split, then base vs tuned on its held-out test split.
 
-    .venv/bin/python bench/outcome.py [--steps 150] [--rows 100] [--judge local:smollm2-135m-instruct]
+    .venv/bin/python bench/outcome.py [--steps 150] [--rows 100] [--judge ENDPOINT]
                                       [--workspace /tmp/outcome-ws] [--max-new-tokens 64]
 
 Everything goes through the product's own paths, as the Train and Evaluate pages do: import + split
@@ -9,7 +9,7 @@ one click (`start_before_after`: base model and tuned run answer the first N tes
 similarity next to its chance baseline, ROUGE/BLEU with jieba, and a persona-style LLM judge).
 Prints each arm's mean with its 95% bootstrap interval, whether the intervals overlap, and the
 compute time of each stage. A judge call that fails or gives no parsable score is left out of the
-judge average (and counted): the bundled 135M model is a weak judge, so read `judged` next to it.
+judge average (and counted as failed).
 """
 from __future__ import annotations
 
@@ -35,8 +35,9 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate")
     parser.add_argument("--rows", type=int, default=100, help="test rows answered and scored")
     parser.add_argument("--max-new-tokens", type=int, default=64, help="answer length cap")
-    parser.add_argument("--judge", default="local:smollm2-135m-instruct",
-                        help="judge endpoint (a saved endpoint name or local:<model>); 'none' = no judge")
+    parser.add_argument("--judge", default="none",
+                        help="persona-style judge: a saved endpoint's name or local:<model>; 'none' (default) = no "
+                             "judge (the bundled 135M model repeats the prompt instead of scoring)")
     parser.add_argument("--judge-tokens", type=int, default=160, help="judge answer length cap (reason + JSON)")
     return parser.parse_args(argv)
 
