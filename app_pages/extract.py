@@ -141,7 +141,7 @@ if st.session_state.get("extract_candidates"):
                                 column_config={"chunk_text": st.column_config.TextColumn(t("extract.span"))})
         st.caption(t("extract.review_count", accepted=int(edited["accept"].sum()), total=len(edited)))
         reviewed = [{**row, **edited.iloc[i].to_dict()} for i, row in enumerate(rows)]
-        with st.expander(t("extract.check")):
+        with st.expander(t("extract.check"), expanded=st.session_state.get("extract_sample") is not None):
             sample_check(reviewed, "llm" if job_id else "rules")
         left, right = st.columns([3, 1], vertical_alignment="bottom")
         name = left.text_input(t("extract.name"), value="extracted-qa", key="extract_name")
