@@ -141,13 +141,14 @@ if st.session_state.get("extract_candidates"):
                                 column_config={"chunk_text": st.column_config.TextColumn(t("extract.span"))})
         st.caption(t("extract.review_count", accepted=int(edited["accept"].sum()), total=len(edited)))
         reviewed = [{**row, **edited.iloc[i].to_dict()} for i, row in enumerate(rows)]
+        review_mode = "llm" if job_id else "rules"  # what produced these rows, not the radio above
         with st.expander(t("extract.check"), expanded=st.session_state.get("extract_sample") is not None):
-            sample_check(reviewed, "llm" if job_id else "rules")
+            sample_check(reviewed, review_mode)
         left, right = st.columns([3, 1], vertical_alignment="bottom")
         name = left.text_input(t("extract.name"), value="extracted-qa", key="extract_name")
         if right.button(t("extract.save_reviewed"), type="primary", key="extract_save"):
             try:
-                version = save_reviewed(ws, reviewed, name, job_id=job_id, mode="llm" if job_id else "rules",
+                version = save_reviewed(ws, reviewed, name, job_id=job_id, mode=review_mode,
                                         rule=rule)
             except ValueError as error:
                 st.error(str(error))

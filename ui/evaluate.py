@@ -8,7 +8,7 @@ from workbench import jobs
 from workbench.embeddings import DEFAULT_EMBEDDER
 from workbench.evaluate.config import EvalConfig, config_errors
 from workbench.evaluate.jobs import start_before_after, start_evaluation
-from workbench.evaluate.judge_config import DEFAULT_RUBRICS, ITEM_FIELDS, PAIR_FIELDS, JudgeConfig, rubric_and_scale
+from workbench.evaluate.judge_config import DEFAULT_RUBRICS, JudgeConfig, rubric_and_scale, shared_variables
 from workbench.infer.store import list_inferences
 from workbench.llm import list_endpoints
 from workbench.templates import get_template, list_templates, variables_of
@@ -46,21 +46,19 @@ def judge_settings(prefix: str, mode: str = "pointwise") -> JudgeConfig | None:
     if mode == "pointwise":
         scale = columns[2].selectbox(t("judge.knob.scale"), SCALE_CHOICES, key=f"{prefix}_scale",
                                      format_func=lambda s: s or t("eval.scale_from_rubric"), help=t("judge.help.scale"))
-    variables = rubric_variables(prefix, rubric, PAIR_FIELDS if mode == "pairwise" else ITEM_FIELDS)
+    variables = rubric_variables(prefix, rubric, mode)
     return JudgeConfig(judge=judge, mode=mode, rubric=rubric, scale=scale or None,
                        variables=variables) if judge else None
 
 
-def rubric_variables(prefix: str, ref: str, row_fields: tuple[str, ...]) -> dict[str, str]:
-    """A text box per rubric variable the rows do not fill (e.g. the persona); the non-empty ones."""
+def rubric_variables(prefix: str, ref: str, mode: str) -> dict[str, str]:
+    """A text box per rubric variable the items do not fill (e.g. the persona); the non-empty ones."""
     try:
         template = get_template(workspace(), ref)
     except (KeyError, ValueError):
         return {}
     values = {}
-    for variable in template.variables:
-        if variable.name in row_fields:
-            continue
+    for variable in shared_variables(template, mode):
         text = st.text_area(t("eval.judge_variable", name=variable.name), key=f"{prefix}_var_{variable.name}",
                             height=68, placeholder=variable.default or None,
                             help=t("eval.judge_variable_help", description=variable.description))

@@ -101,6 +101,16 @@ def rubric_and_scale(ws, config: JudgeConfig):
     return template, (config.scale or template.scale) if config.mode == "pointwise" else None
 
 
+def item_fields(mode: str) -> tuple[str, ...]:
+    """The values every judged item carries in this mode (the rest of a rubric's variables come from settings)."""
+    return ITEM_FIELDS if mode == "pointwise" else PAIR_FIELDS
+
+
+def shared_variables(template, mode: str) -> list:
+    """The rubric's variables no item fills in this mode (e.g. the persona): one value for the whole evaluation."""
+    return [variable for variable in template.variables if variable.name not in item_fields(mode)]
+
+
 def config_problems(template, config: JudgeConfig, row_fields: Iterable[str] | None = None) -> list[str]:
     """What stops this rubric from judging in this mode (bilingual messages; empty when it can run).
 
@@ -114,8 +124,7 @@ def config_problems(template, config: JudgeConfig, row_fields: Iterable[str] | N
         problems.append(both("judge.config.wrong_mode", rubric=template.ref, mode=config.mode, needed=", ".join(needed)))
     if config.mode == "pointwise" and not (config.scale or template.scale):
         problems.append(both("judge.config.no_scale", rubric=template.ref))
-    fields = ITEM_FIELDS if config.mode == "pointwise" else PAIR_FIELDS
-    given = set(fields if row_fields is None else row_fields) | set(config.variables)
+    given = set(item_fields(config.mode) if row_fields is None else row_fields) | set(config.variables)
     for variable in template.variables:
         if variable.required and variable.name not in given:
             problems.append(both("judge.config.missing_variable", rubric=template.ref, variable=variable.name))

@@ -37,9 +37,9 @@ def side_by_side(ws, report_id: str) -> pd.DataFrame:
         for metric, values in scores[scores["arm"] == arm].groupby("metric", sort=False):
             table[f"{arm} · {metric}"] = values.set_index("row_id")["value"]
     if report.config.judge is not None:  # the human's score beside the judge's, where the annotator set one
-        human = overrides_for(ws, inference.dataset_id, report.config.judge.metric)
-        by_key = {(k.row_id, k.arm): o.score for k, o in human.items() if o.score is not None}
-        for arm, key in frame.drop_duplicates("arm").set_index("arm")["arm_key"].items():
+        keys = _arm_keys(frame)
+        by_key = _human_scores(ws, inference.dataset_id, report.config.judge.metric, keys)
+        for arm, key in keys.items():
             if f"{arm} · judge" in table:
                 values = [by_key.get((row_id, key)) for row_id in table.index]
                 table.insert(table.columns.get_loc(f"{arm} · judge") + 1, f"{arm} · human",
@@ -81,7 +81,17 @@ def filter_rows(table: pd.DataFrame, text: str = "", column: str | None = None, 
 
 def arm_keys(ws, inference) -> dict[str, str]:
     """Arm label -> the key its overrides are stored under (model id, + system-prompt hash for a variant)."""
-    return answers(ws, inference).drop_duplicates("arm").set_index("arm")["arm_key"].to_dict()
+    return _arm_keys(answers(ws, inference))
+
+
+def _arm_keys(frame: pd.DataFrame) -> dict[str, str]:
+    return frame.drop_duplicates("arm").set_index("arm")["arm_key"].to_dict()
+
+
+def _human_scores(ws, dataset_id: str, metric: str, keys: dict[str, str]) -> dict[tuple[str, str], float]:
+    """(row id, arm key) -> the human's score, for the given arms' overrides of `metric`."""
+    found = overrides_for(ws, dataset_id, metric, list(keys.values()))
+    return {(str(k.row_id), k.arm): o.score for k, o in found.items() if o.score is not None}
 
 
 def human_review(ws, report_id: str) -> dict:
@@ -92,11 +102,10 @@ def human_review(ws, report_id: str) -> dict:
     result = {"overrides": 0, "agreement": None}
     if config.judge is None:
         return result
-    human = overrides_for(ws, inference.dataset_id, config.judge.metric, list(keys.values()))
     judged = read_scores(report.folder)
     judged = judged[(judged["metric"] == "judge") & (judged["status"] == "ok")]
     judge_scores = {(str(r.row_id), keys.get(r.arm, r.arm)): r.value for r in judged.itertuples()}
-    human_scores = {(str(k.row_id), k.arm): o.score for k, o in human.items() if o.score is not None}
+    human_scores = _human_scores(ws, inference.dataset_id, config.judge.metric, keys)
     found = agreement(judge_scores, human_scores, report.summary.get("judge", {}).get("scale"))
     return {"overrides": len(human_scores), "agreement": found, "human": human_scores, "arm_keys": keys}
 

@@ -125,10 +125,9 @@ def _llm(args, ws) -> int:
 
 
 def _print_score(pairs, path: str, mode: str = "rules") -> None:
-    from .score import LLM_QUESTION_THRESHOLD, load_expected, score_extraction
+    from .score import load_expected, score_for_mode
 
-    score = score_extraction(pairs, load_expected(path),
-                             question_threshold=LLM_QUESTION_THRESHOLD if mode == "llm" else 1.0)
+    score = score_for_mode(pairs, load_expected(path), mode)
     print(f"score: {json.dumps(score.summary())}")
     for item in score.unmatched_found[:10]:
         print(f"  not expected: {item['question'][:60]!r} ({item['reason']})")

@@ -123,7 +123,8 @@ def load_expected(path, display_name: str | None = None) -> list[dict]:
         raise ReadError(errors)
     names = {name.lower(): name for name in result.table.column_names}
     pick = [next((names[c] for c in choices if c in names), None) for choices in (QUESTION_COLUMNS, ANSWER_COLUMNS)]
-    for column, choices, what in zip(pick, (QUESTION_COLUMNS, ANSWER_COLUMNS), (("question", "问题"), ("answer", "答案"))):
+    names_of = (("question", "问题"), ("answer", "答案"))
+    for column, choices, what in zip(pick, (QUESTION_COLUMNS, ANSWER_COLUMNS), names_of):
         if column is None:
             raise ReadError([Problem("extract_expected_column", file=file, params={
                 "what": what[0], "what_zh": what[1], "choices": ", ".join(choices),
@@ -140,11 +141,16 @@ def load_expected(path, display_name: str | None = None) -> list[dict]:
 LLM_QUESTION_THRESHOLD = 0.5  # LLM mode: half of the question's tokens shared (it words questions its own way)
 
 
-def score_review(rows: list[dict], sample_name: str, sample_bytes: bytes, mode: str = "rules") -> Score:
-    """Precision / coverage of the accepted rows of a review against an uploaded labelled sample.
+def score_for_mode(found_pairs, expected_pairs, mode: str) -> Score:
+    """`score_extraction` as each mode needs it: rules match questions exactly (after normalisation),
+    LLM mode by token overlap (`LLM_QUESTION_THRESHOLD`)."""
+    return score_extraction(found_pairs, expected_pairs,
+                            question_threshold=LLM_QUESTION_THRESHOLD if mode == "llm" else 1.0)
 
-    Rule mode matches questions exactly (after normalisation); LLM mode by token overlap
-    (`LLM_QUESTION_THRESHOLD`). Raises ReadError (located) for a sample that cannot be used."""
+
+def score_review(rows: list[dict], sample_name: str, sample_bytes: bytes, mode: str = "rules") -> Score:
+    """Precision / coverage of the accepted rows of a review against an uploaded labelled sample
+    (`score_for_mode`). Raises ReadError (located) for a sample that cannot be used."""
     import tempfile
 
     suffix = Path(sample_name).suffix.lower() or ".jsonl"
@@ -152,9 +158,7 @@ def score_review(rows: list[dict], sample_name: str, sample_bytes: bytes, mode: 
         path = Path(folder) / f"sample{suffix}"
         path.write_bytes(sample_bytes)
         expected = load_expected(path, display_name=Path(sample_name).name)
-    accepted = [r for r in rows if r.get("accept", True)]
-    return score_extraction(accepted, expected,
-                            question_threshold=LLM_QUESTION_THRESHOLD if mode == "llm" else 1.0)
+    return score_for_mode([r for r in rows if r.get("accept", True)], expected, mode)
 
 
 def score_tables(score: Score) -> tuple[list[dict], list[dict]]:
