@@ -99,3 +99,20 @@ def test_import_check_job_stages_a_file_or_reports_why_not(ws, tmp_path):
 def test_unknown_job_kind_is_refused(ws):
     with pytest.raises(ValueError):
         jobs.start(ws, "no-such-kind", {})
+
+
+def test_each_kind_is_registered_by_the_module_the_catalog_names():
+    """A job process imports only its kind's module: the map must name the module that registers each kind."""
+    import subprocess
+    import sys
+
+    probe = ("import json; from workbench import jobs; jobs._load_kinds(); "
+             "print(json.dumps({k: v.run.__module__ for k, v in jobs.KINDS.items()}))")
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    registered = json.loads(output)
+    assert registered == jobs.KIND_MODULES
+    # and a single kind loads without the others (a fresh process: nothing imported yet)
+    probe = ("import sys; from workbench import jobs; jobs._load_kinds('stats'); "
+             "print(sorted(jobs.KINDS), 'workbench.evaluate.jobs' in sys.modules)")
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "['import_check', 'stats'] False"

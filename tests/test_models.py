@@ -258,11 +258,6 @@ def test_convert_job_records_its_stages_and_result(ws, tiny_gguf, monkeypatch):
 
 
 def test_convert_job_runs_as_a_background_process(ws, tiny_gguf):
-    probe = "from workbench import jobs; jobs._load_kinds(); print('convert_model' in jobs.KINDS)"
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parents[1]).stdout.strip()
-    if loaded != "True":
-        pytest.skip("jobs._load_kinds() does not import workbench.models yet")
     job_id = jobs.start(ws, "convert_model", {"model": str(tiny_gguf)}, "convert tiny")
     info = jobs.wait(ws, job_id, timeout=300)
     assert info.state == "succeeded", info.log_tail()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -49,17 +50,24 @@ def job_kind(name: str, resumable: bool = False, launcher: Callable | None = Non
     return register
 
 
-# Modules whose import registers job kinds (with @job_kind); kept lazy so the catalog loads fast.
-JOB_MODULES = ("workbench.models", "workbench.data.jobs", "workbench.llm.jobs", "workbench.extract.jobs",
-               "workbench.extract.llm_mode", "workbench.augment.jobs", "workbench.templates.jobs", "workbench.data.quality_jobs",
-               "workbench.train.jobs", "workbench.train.preflight", "workbench.infer.jobs", "workbench.serve.jobs",
-               "workbench.evaluate.jobs")
+# The module whose import registers each job kind (with @job_kind); kept lazy so the catalog loads fast
+# and a job's process imports only its own kind's module (a training job does not load the evaluators).
+KIND_MODULES = {
+    "convert_model": "workbench.models", "import_check": "workbench.data.jobs", "stats": "workbench.data.jobs",
+    "llm_batch": "workbench.llm.jobs", "extract_rules": "workbench.extract.jobs",
+    "extract_llm": "workbench.extract.llm_mode", "augment": "workbench.augment.jobs",
+    "apply_template": "workbench.templates.jobs", "quality": "workbench.data.quality_jobs",
+    "train": "workbench.train.jobs", "train_estimate": "workbench.train.preflight", "infer": "workbench.infer.jobs",
+    "serve": "workbench.serve.jobs", "evaluate": "workbench.evaluate.jobs"}
 
 
-def _load_kinds() -> None:
+def _load_kinds(kind: str | None = None) -> None:
+    """Register `kind` (importing its module only), or every kind."""
     import importlib
 
-    for name in JOB_MODULES:
+    if kind in KINDS:
+        return
+    for name in sorted({KIND_MODULES[kind]} if kind in KIND_MODULES else set(KIND_MODULES.values())):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as error:
@@ -107,7 +115,7 @@ class JobInfo:
 
     @property
     def resumable(self) -> bool:
-        _load_kinds()
+        _load_kinds(self.kind)
         kind = KINDS.get(self.kind)
         return bool(kind and kind.resumable and self.state in ("interrupted", "cancelled", "failed"))
 
@@ -125,7 +133,7 @@ class JobInfo:
 # --- starting, listing, cancelling ------------------------------------------------------------
 def start(ws, kind: str, params: dict, title: str | None = None) -> str:
     """Create a job row and its folder, then spawn the detached worker process. Returns the id."""
-    _load_kinds()
+    _load_kinds(kind)
     if kind not in KINDS:
         raise ValueError(f"Unknown job kind '{kind}'")
     job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
@@ -146,6 +154,8 @@ def _spawn(ws, job_id: str) -> None:
     launcher = KINDS[info.kind].launcher if info.kind in KINDS else None
     prefix = launcher(info.params) if launcher else [sys.executable]
     command = [*prefix, "-m", "workbench", "--workspace", str(ws.root), "jobs", "run", job_id]
+    log.write(f"{time.strftime('%H:%M:%S')} command: {shlex.join(command)}\n".encode())
+    log.flush()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True, cwd=os.getcwd(), env=env)
@@ -335,8 +345,8 @@ class JobContext:
 
 def run(ws, job_id: str) -> int:
     """The worker: run the job's function, record how it ended. Returns the process exit code."""
-    _load_kinds()
     info = get(ws, job_id)
+    _load_kinds(info.kind)
     if int(os.environ.get("RANK", "0") or 0) > 0:
         return _run_follower(ws, info)
     ctx = JobContext(ws, job_id)

@@ -165,17 +165,22 @@ def test_an_empty_folder_or_random_files_are_not_a_model(train_ws, run_here, tmp
     [problem] = check_launch(ws, config(str(garbage)))
     assert f"{garbage} is not a transformers model folder" in problem and "不是有效的模型文件夹" in problem
 
-    # a real causal-LM config with random tokenizer and weight files: only loading them can tell
-    from transformers import LlamaConfig
+    # a real causal-LM config with random tokenizer or weight files: only loading them can tell
+    from transformers import AutoModelForCausalLM, LlamaConfig
 
-    LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-                vocab_size=len(tokenizer)).save_pretrained(garbage)
+    llama = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                        vocab_size=len(tokenizer))
+    llama.save_pretrained(garbage)
     spec = models.register_local(ws, garbage, "garbage")
     assert check_launch(ws, config(spec.id)) == []
+    run, info = run_here(ws, config(spec.id))  # random weights (and tokenizer): the model loads first
+    assert_failed_cleanly(ws, run, info, f"cannot load the llama weights in {garbage}", "无法加载模型权重")
+    AutoModelForCausalLM.from_config(llama).save_pretrained(garbage)  # good weights, the random tokenizer.json
     run, info = run_here(ws, config(spec.id))
     assert_failed_cleanly(ws, run, info, f"cannot load the tokenizer of {spec.id}", "无法加载")
     (garbage / "tokenizer.json").unlink()
-    tokenizer.save_pretrained(garbage)  # a good tokenizer, still random weights
+    (garbage / "model.safetensors").write_bytes(bytes(range(256)) * 4)
+    tokenizer.save_pretrained(garbage)  # a good tokenizer, random weights again
     run, info = run_here(ws, config(spec.id))
     assert_failed_cleanly(ws, run, info, f"cannot load the llama weights in {garbage}", "无法加载模型权重")
 

@@ -23,6 +23,15 @@ def test_bad_knobs_are_named_with_a_readable_message():
     assert config_errors({"dataset": "qa"}) == []
 
 
+def test_the_micro_batch_cap_is_one_max_length_row_on_cpu_and_4096_tokens_on_gpu_unless_chosen():
+    assert TrainConfig(dataset="qa").tokens_per_micro_batch is None
+    assert TrainConfig(dataset="qa").token_cap("cpu") == 512 and TrainConfig(dataset="qa").token_cap("cuda") == 4096
+    assert TrainConfig(dataset="qa", max_length=8192).token_cap("cuda") == 8192
+    assert TrainConfig(dataset="qa", tokens_per_micro_batch=2048).token_cap("cpu") == 2048
+    assert config_errors({"dataset": "qa", "tokens_per_micro_batch": 0}) == [
+        "tokens_per_micro_batch: must be at least 1 / 必须至少为 1"]
+
+
 def test_presets_are_valid_configs():
     for name, knobs in PRESETS.items():
         assert config_errors({"dataset": "qa", **knobs}) == [], name

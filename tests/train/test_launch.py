@@ -1,6 +1,6 @@
-"""The train job's command line is `accelerate launch`: one process, N local processes (torchrun, gloo on CPU),
-or the user's accelerate config. A real 2-process CPU run sums gradients across ranks and so logs the same
-losses as one process; a cancel stops both processes at the same step."""
+"""The train job's command line is `accelerate launch` for N local processes (torchrun, gloo on CPU) or the
+user's accelerate config; one local process with no config starts directly. A real 2-process CPU run sums
+gradients across ranks and so logs the same losses as one process; a cancel stops both processes at the same step."""
 import re
 import sys
 
@@ -9,11 +9,34 @@ import pytest
 from tests.train.conftest import config, wait_for
 from workbench import jobs
 from workbench.train import checkpoint
-from workbench.train.jobs import accelerate_command, cpu_threads_per_process, start_training
+from workbench.train.jobs import (accelerate_command, accelerate_default_config, cpu_threads_per_process,
+                                  launch_command, start_training)
 from workbench.train.runs import create_run, get_run, read_metrics
 from workbench.train.trainer import Trainer
 
 LAUNCH = [sys.executable, "-m", "accelerate.commands.launch"]
+
+
+def test_one_local_process_starts_directly_until_an_accelerate_config_exists(tmp_path, monkeypatch):
+    """`accelerate launch` would run one CPU process as plain `python` after importing torch itself (~3 s);
+    a config file (given, or accelerate's default one) or several processes go through the launcher."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    assert accelerate_default_config() == tmp_path / "hf" / "accelerate" / "default_config.yaml"
+    assert launch_command({"num_processes": 1}) == [sys.executable]
+    assert launch_command({"num_processes": 2})[:3] == LAUNCH
+    assert launch_command({"accelerate_config": "/cfg/ds.yaml", "num_processes": 1})[:3] == LAUNCH
+    accelerate_default_config().parent.mkdir(parents=True)
+    accelerate_default_config().write_text("distributed_type: MULTI_GPU\nnum_processes: 4\n")
+    assert launch_command({"num_processes": 1}) == accelerate_command({"num_processes": 1})
+
+
+def test_the_job_log_names_the_command_line(train_ws):
+    ws, model_id = train_ws
+    run, job_id = start_training(ws, config(model_id, max_steps=1, eval_steps=0, save_steps=0))
+    info = jobs.wait(ws, job_id, timeout=300)
+    assert info.state == "succeeded", info.log_tail(60)
+    first = info.log_tail(400).splitlines()[0]
+    assert f"command: {sys.executable} -m workbench --workspace {ws.root} jobs run {job_id}" in first
 
 
 def test_command_line_for_one_process_several_processes_and_a_config_file():

@@ -49,7 +49,8 @@ def answer_spans(tokenizer, messages: list[dict]) -> tuple[str, list[tuple[int, 
         if message["role"] != "assistant":
             continue
         prompt = tokenizer.apply_chat_template(messages[:index], tokenize=False, add_generation_prompt=True)
-        upto = tokenizer.apply_chat_template(messages[:index + 1], tokenize=False)
+        last = index == len(messages) - 1  # the whole conversation: no third render
+        upto = text if last else tokenizer.apply_chat_template(messages[:index + 1], tokenize=False)
         if not (upto.startswith(prompt) and text.startswith(upto)):
             raise FormatError("the chat template does not render conversations prefix by prefix, so answer tokens "
                               "cannot be located / 该对话模板无法逐轮渲染，无法定位回答部分")
@@ -61,21 +62,30 @@ def tokenize_messages(tokenizer, messages: list[dict], max_length: int) -> Examp
     """Token ids of the conversation and labels that are the ids on answer spans, IGNORE elsewhere."""
     text, spans = answer_spans(tokenizer, messages)
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    ids = np.asarray(encoded["input_ids"], dtype=np.int64)
-    starts = np.asarray([s for s, _ in encoded["offset_mapping"]], dtype=np.int64)
-    ends = np.asarray([e for _, e in encoded["offset_mapping"]], dtype=np.int64)
+    return _example(encoded["input_ids"], encoded["offset_mapping"], spans, max_length)
+
+
+def _example(ids, offsets, spans: list[tuple[int, int]], max_length: int) -> Example:
+    """Labels = ids on tokens wholly inside an answer span; cut to max_length."""
+    ids = np.asarray(ids, dtype=np.int64)
+    bounds = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    starts, ends = bounds[:, 0], bounds[:, 1]
     in_answer = np.zeros(len(ids), dtype=bool)
     for begin, end in spans:
         in_answer |= (starts >= begin) & (ends <= end) & (ends > starts)
     labels = np.where(in_answer, ids, IGNORE)
-    truncated = len(ids) > max_length
-    return Example(ids[:max_length], labels[:max_length], truncated)
+    return Example(ids[:max_length], labels[:max_length], len(ids) > max_length)
+
+
+ENCODE_CHUNK = 512  # rows per tokenizer call: one call encodes them in parallel (Rust), progress between calls
 
 
 def tokenize_rows(tokenizer, rows: list[dict], max_length: int, progress=None) -> tuple[list[Example], list[dict]]:
-    """Examples for the rows that have something to learn, and located problems for those that do not."""
+    """Examples for the rows that have something to learn, and located problems for those that do not.
+
+    Rows are rendered one by one (the chat template is Python) and encoded a chunk at a time."""
     ensure_chat_template(tokenizer)
-    examples, problems = [], []
+    rendered, problems = [], []  # rendered: (position in rows, text, answer spans)
     for position, row in enumerate(rows):
         where = {"row": row.get("_id", position)}
         try:
@@ -83,32 +93,40 @@ def tokenize_rows(tokenizer, rows: list[dict], max_length: int, progress=None) -
             answers = [m for m in messages if m["role"] == "assistant"]
             if not answers or not all((m.get("content") or "").strip() for m in answers):
                 # an empty answer (even after answered history turns) would teach the model to say nothing
-                problems.append({**where, "problem": "empty output / 输出为空"})
+                problems.append((position, {**where, "problem": "empty output / 输出为空"}))
                 continue
-            example = tokenize_messages(tokenizer, messages, max_length)
+            rendered.append((position, *answer_spans(tokenizer, messages)))
         except FormatError as error:
-            problems.append({**where, "problem": str(error)})
-            continue
-        if example.answer_tokens == 0:
-            problems.append({**where, "problem": f"the prompt alone is longer than max_length={max_length}, nothing "
-                                                 f"left to learn / 提示词本身超过最大长度 {max_length}，没有可学习的回答"})
-            continue
-        examples.append(example)
-        if progress and position % 500 == 0:
-            progress(position, len(rows))
-    return examples, problems
+            problems.append((position, {**where, "problem": str(error)}))
+    examples = []
+    for start in range(0, len(rendered), ENCODE_CHUNK):
+        chunk = rendered[start:start + ENCODE_CHUNK]
+        encoded = tokenizer([text for _, text, _ in chunk], add_special_tokens=False, return_offsets_mapping=True)
+        for (position, _, spans), ids, offsets in zip(chunk, encoded["input_ids"], encoded["offset_mapping"]):
+            example = _example(ids, offsets, spans, max_length)
+            if example.answer_tokens == 0:
+                problems.append((position, {
+                    "row": rows[position].get("_id", position),
+                    "problem": f"the prompt alone is longer than max_length={max_length}, nothing left to learn / "
+                               f"提示词本身超过最大长度 {max_length}，没有可学习的回答"}))
+                continue
+            examples.append(example)
+        if progress:
+            progress(min(start + ENCODE_CHUNK, len(rendered)), len(rendered))
+    return examples, [problem for _, problem in sorted(problems, key=lambda item: item[0])]
 
 
 def length_report(tokenizer, rows: list[dict], max_length: int) -> dict:
     """How many rows the max length would cut, measured with the real tokenizer."""
     ensure_chat_template(tokenizer)
-    lengths = []
+    texts = []
     for row in rows:
         try:
-            text, _ = answer_spans(tokenizer, row_messages(row))
+            texts.append(answer_spans(tokenizer, row_messages(row))[0])
         except FormatError:
             continue
-        lengths.append(len(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    lengths = [len(ids) for start in range(0, len(texts), ENCODE_CHUNK)
+               for ids in tokenizer(texts[start:start + ENCODE_CHUNK], add_special_tokens=False)["input_ids"]]
     array = np.asarray(lengths or [0])
     return {"rows": len(lengths), "truncated": int((array > max_length).sum()), "max": int(array.max()),
             "mean": round(float(array.mean()), 1), "p95": int(np.percentile(array, 95)), "tokens": int(array.sum())}

@@ -73,7 +73,7 @@ def estimate(ws, config: TrainConfig, warmup_steps: int = 2, progress=None) -> d
             progress(step, warmup_steps + 1)
         rows = packing.step_rows(len(train), step, config.batch_size, config.gradient_accumulation, config.seed)
         started, used = time.time(), 0
-        for group in packing.micro_batches(rows, lengths, config.batch_size, config.tokens_per_micro_batch):
+        for group in packing.micro_batches(rows, lengths, config.batch_size, config.token_cap(device)):
             batch = packing.make_batch([train[i] for i in group], config.packing, tokenizer.pad_token_id or 0)
             with modeling.autocast(device, precision):
                 loss = modeling.batch_loss(model, batch, device) / max(batch.answer_tokens, 1)

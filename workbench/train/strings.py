@@ -44,7 +44,7 @@ HELP_ZH = {
     "lora_dropout": "适配器输入上的 dropout；0.05-0.1 可对小数据集起正则作用（CPU 上更慢）",
     "batch_size": "每个微批的行数（无填充打包）",
     "gradient_accumulation": "每个优化步累积的微批数；每步行数 = 批大小 × 此值",
-    "tokens_per_micro_batch": "内存上限：微批 token 数超过此值时拆分",
+    "tokens_per_micro_batch": "内存上限：微批 token 数超过此值时拆分；留空 = CPU 上取最大长度，GPU 上取 4096",
     "warmup_ratio": "开始阶段学习率逐步上升的步数比例",
     "scheduler": "预热之后学习率如何下降",
     "weight_decay": "将权重拉向 0 的 L2 正则",

@@ -17,6 +17,7 @@ from ..jobs import JobCancelled
 from ..storage import write_json_atomic
 from . import checkpoint, formatting, modeling, packing
 from .config import TrainConfig
+from .dataprep import prepare_run_data
 from .modeling import TrainError, out_of_memory_advice
 from .runs import get_run, read_metrics, truncate_metrics
 
@@ -56,6 +57,28 @@ def prepare(ws, config: TrainConfig, tokenizer):
     return train, evaluation, problems
 
 
+def base_and_adapter(ws, config: TrainConfig) -> tuple[str, Path | None]:
+    """The base model id, and the adapter folder when continuing a previous LoRA run."""
+    spec = models.resolve(ws, config.base_model)
+    if spec.kind != "run":
+        return spec.id, None
+    previous = get_run(ws, spec.id)
+    if config.method != "lora" or not previous.adapter.is_dir():
+        raise TrainError(f"run {previous.id} has no LoRA adapter to continue / 该训练没有可继续的 LoRA 适配器")
+    return previous.base_model, previous.adapter
+
+
+def load_run_tokenizer(ws, base_id: str):
+    """The base model's tokenizer with the chat template the run formats rows with."""
+    try:
+        tokenizer = models.load_tokenizer(ws, base_id)
+    except (OSError, ValueError) as error:  # a folder of broken or random files
+        raise TrainError(f"cannot load the tokenizer of {base_id}: {str(error).splitlines()[0]} / "
+                         f"无法加载 {base_id} 的分词器") from error
+    formatting.ensure_chat_template(tokenizer)
+    return tokenizer
+
+
 class Trainer:
     """One process's share of a run: model, optimizer, data plan; `fit()` runs to the end or a cancel."""
 
@@ -74,23 +97,36 @@ class Trainer:
 
     # --- set-up -------------------------------------------------------------------------------
     @out_of_memory_advice()
-    def setup(self) -> None:
+    def setup(self, data=None) -> None:
+        """Model, data, optimizer, and the newest checkpoint if there is one. `data`: a dataprep.Helper already
+        tokenizing the split in another process (the model loads meanwhile), or None to tokenize here."""
         import torch
         from transformers import get_scheduler
 
         config = self.config
         modeling.tune_allocator()
+        base_id, adapter = base_and_adapter(self.ws, config)
+        torch.manual_seed(config.seed)
+        attention = modeling.attention_for(self.device.type, config.packing)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float32, "fp32": torch.float32}[self.precision]
+        self.log(f"loading {base_id}" + (f" with the adapter of {config.base_model}" if adapter else ""))
+        model = modeling.load_base(models.converted_model_folder(self.ws, base_id), attention, dtype)
+        if config.method == "lora":
+            model = modeling.add_adapter(model, config, adapter)
+        if config.gradient_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.enable_input_require_grads()
+        self.model = model.to(self.device)
+        self.model.train()
+
         self.log(f"preparing data ({config.dataset}@{config.version}, split {config.split})")
-        base_id, adapter = self._base_and_adapter()
-        try:
-            self.tokenizer = models.load_tokenizer(self.ws, base_id)
-        except (OSError, ValueError) as error:  # a folder of broken or random files
-            raise TrainError(f"cannot load the tokenizer of {base_id}: {str(error).splitlines()[0]} / "
-                             f"无法加载 {base_id} 的分词器") from error
-        formatting.ensure_chat_template(self.tokenizer)
-        self.train_set, self.eval_set, problems = prepare(self.ws, config, self.tokenizer)
-        if problems:
-            self.log(f"skipped {len(problems)} rows, e.g. row {problems[0]['row']}: {problems[0]['problem']}")
+        prepared = data.result() if data is not None else None
+        if prepared is None:
+            prepared, self._tokenizer = prepare_run_data(self.ws, config)
+        self.train_set, self.eval_set, self.pad_id = prepared.train, prepared.evaluation, prepared.pad_token_id
+        if prepared.problems:
+            first = prepared.problems[0]
+            self.log(f"skipped {len(prepared.problems)} rows, e.g. row {first['row']}: {first['problem']}")
         if config.eval_split and not self.eval_set:
             self.log(f"no rows in validation split '{config.eval_split}': no validation loss / 没有验证集，不计算验证损失")
         self.lengths = np.asarray([len(e.input_ids) for e in self.train_set])
@@ -100,17 +136,6 @@ class Trainer:
         self.log(f"{len(self.train_set)} rows, {int(self.lengths.sum())} tokens, {self.total_steps} steps, "
                  f"precision {self.precision}, {self.world} process(es) on {self.device}"
                  + (f", {torch.get_num_threads()} CPU thread(s) each" if self.device.type == "cpu" else ""))
-        torch.manual_seed(config.seed)
-        attention = modeling.attention_for(self.device.type, config.packing)
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float32, "fp32": torch.float32}[self.precision]
-        model = modeling.load_base(models.converted_model_folder(self.ws, base_id), attention, dtype)
-        if config.method == "lora":
-            model = modeling.add_adapter(model, config, adapter)
-        if config.gradient_checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-            model.enable_input_require_grads()
-        self.model = model.to(self.device)
-        self.model.train()
         self.parameters = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
         self.scheduler = get_scheduler(config.scheduler, self.optimizer,
@@ -128,15 +153,12 @@ class Trainer:
                 truncate_metrics(self.run.folder, self.step)
             self.log(f"resumed from {last.name} (step {self.step} of {self.total_steps})")
 
-    def _base_and_adapter(self) -> tuple[str, Path | None]:
-        """The base model id, and the adapter folder when continuing a previous LoRA run."""
-        spec = models.resolve(self.ws, self.config.base_model)
-        if spec.kind != "run":
-            return spec.id, None
-        previous = get_run(self.ws, spec.id)
-        if self.config.method != "lora" or not previous.adapter.is_dir():
-            raise TrainError(f"run {previous.id} has no LoRA adapter to continue / 该训练没有可继续的 LoRA 适配器")
-        return previous.base_model, previous.adapter
+    @property
+    def tokenizer(self):
+        """The run's tokenizer (with the chat template it trained with), saved beside the adapter."""
+        if getattr(self, "_tokenizer", None) is None:
+            self._tokenizer = load_run_tokenizer(self.ws, base_and_adapter(self.ws, self.config)[0])
+        return self._tokenizer
 
     # --- the loop -------------------------------------------------------------------------------
     @out_of_memory_advice()
@@ -174,9 +196,9 @@ class Trainer:
         answer_total = max(1, int(self.answers[rows].sum()))  # the whole step's, so ranks and micro-batches add up
         mine = rows[self.rank::self.world]
         loss_sum, tokens = 0.0, 0
-        for group in packing.micro_batches(mine, self.lengths, config.batch_size, config.tokens_per_micro_batch):
+        for group in packing.micro_batches(mine, self.lengths, config.batch_size, config.token_cap(self.device.type)):
             batch = packing.make_batch([self.train_set[i] for i in group], config.packing,
-                                       self.tokenizer.pad_token_id or 0)
+                                       self.pad_id)
             with modeling.autocast(self.device.type, self.precision):
                 loss = modeling.batch_loss(self.model, batch, self.device, self.fused) / answer_total
             (self.scaler.scale(loss) if self.scaler else loss).backward()
@@ -238,9 +260,9 @@ class Trainer:
         lengths = np.asarray([len(e.input_ids) for e in self.eval_set])
         with torch.no_grad(), modeling.autocast(self.device.type, self.precision):
             for group in packing.micro_batches(indices, lengths, self.config.batch_size * 2,
-                                               self.config.tokens_per_micro_batch):
+                                               self.config.token_cap(self.device.type)):
                 batch = packing.make_batch([self.eval_set[i] for i in group], self.config.packing,
-                                           self.tokenizer.pad_token_id or 0)
+                                           self.pad_id)
                 total += float(modeling.batch_loss(self.model, batch, self.device, self.fused))
                 answers += batch.answer_tokens
         self.model.train()
