@@ -1,6 +1,6 @@
 """The product's outcome on CPU: train on huanhuan's train split, then base vs tuned on its held-out test split.
 
-    .venv/bin/python bench/outcome.py [--steps 150] [--rows 100] [--judge ENDPOINT]
+    .venv/bin/python bench/outcome.py [--steps 100] [--rows 100] [--judge ENDPOINT]
                                       [--workspace /tmp/outcome-ws] [--max-new-tokens 64]
 
 Everything goes through the product's own paths, as the Train and Evaluate pages do: import + split
@@ -31,7 +31,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", help="workspace folder (default: a new temporary one)")
     parser.add_argument("--model", default="smollm2-135m-instruct", help="base model id")
-    parser.add_argument("--steps", type=int, default=150, help="LoRA optimizer steps (batch 8)")
+    parser.add_argument("--steps", type=int, default=100, help="LoRA optimizer steps (batch 8)")
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate")
     parser.add_argument("--rows", type=int, default=100, help="test rows answered and scored")
     parser.add_argument("--max-new-tokens", type=int, default=64, help="answer length cap")
