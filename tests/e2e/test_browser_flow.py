@@ -6,6 +6,7 @@ import re
 import zipfile
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
@@ -29,6 +30,22 @@ def wait_idle(page):
 def click(page, name):
     page.get_by_role("button", name=name).click()
     wait_idle(page)
+
+
+def download(page, name, target) -> None:
+    """Click a download button and save the file. A rerun that lands between the click and the transfer
+    (a fragment refreshing, the last input settling) replaces the button's file and Chromium reports the
+    download canceled: click the new button again (what a user does)."""
+    for attempt in range(3):
+        wait_idle(page)
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name=name).click()
+        try:
+            download_info.value.save_as(target)
+            return
+        except PlaywrightError as error:
+            if "canceled" not in str(error) or attempt == 2:
+                raise
 
 
 def test_upload_map_split_export_train(app_server, browser_page, tmp_path):
@@ -64,10 +81,8 @@ def test_upload_map_split_export_train(app_server, browser_page, tmp_path):
     page.get_by_role("option", name="LLaMA-Factory folder (zip)").click()
     wait_idle(page)
     click(page, "Prepare file")
-    with page.expect_download() as download_info:
-        page.get_by_role("button", name="Download").click()
     target = tmp_path / "export.zip"
-    download_info.value.save_as(target)
+    download(page, "Download", target)
     page.screenshot(path=str(tmp_path / "export.png"))
 
     with zipfile.ZipFile(target) as archive:
@@ -186,10 +201,8 @@ def evaluate_review_and_export(page, tmp_path) -> None:
         expect(human.locator('[data-testid="stMetricValue"]')).to_have_text(str(choice + 1), timeout=30_000)
     page.get_by_text(re.compile(r"Judge: 7(\.0)? · human: 4")).wait_for()
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-    with page.expect_download() as download_info:
-        page.get_by_role("button", name="Download HTML report").click()
     target = tmp_path / "report.html"
-    download_info.value.save_as(target)
+    download(page, "Download HTML report", target)
     text = target.read_text(encoding="utf-8")
     assert text.lstrip().lower().startswith("<!doctype html>") and "prompted" in text and "<script" not in text
     assert "Human review" in text and "smollm2-135m-instruct · human" in text
