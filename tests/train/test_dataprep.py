@@ -40,3 +40,21 @@ def test_a_helper_that_dies_leaves_the_work_to_the_trainer(train_ws):
     helper = Helper(ws, new_run(ws, config(model_id)).id)
     helper.process.kill()
     assert helper.result() is None and not helper.path.exists()
+
+
+def test_a_job_with_enough_rows_takes_its_data_from_the_helper(train_ws, run_here, monkeypatch):
+    from workbench.train import dataprep
+    from workbench.train import jobs as train_jobs
+
+    ws, model_id = train_ws
+    assert train_jobs.rows_to_tokenize(ws, config(model_id)) == 40  # train 32 + validation 8
+    assert train_jobs.rows_to_tokenize(ws, config(model_id, split=None)) == 40
+    assert train_jobs.rows_to_tokenize(ws, config(model_id, eval_split=None)) == 32
+    used, real = [], dataprep.Helper.result
+    monkeypatch.setattr(dataprep.Helper, "result", lambda self: used.append(self) or real(self))
+    run, info = run_here(ws, config(model_id, max_steps=2, eval_steps=0, save_steps=0))  # 40 < 1000: here
+    assert info.state == "succeeded" and used == []
+    monkeypatch.setattr(train_jobs, "HELPER_MIN_ROWS", 40)
+    run, info = run_here(ws, config(model_id, max_steps=2, eval_steps=0, save_steps=0))
+    assert info.state == "succeeded" and len(used) == 1, info.error
+    assert run.summary["rows"] == 32 and (run.adapter / "tokenizer_config.json").is_file()
