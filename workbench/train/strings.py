@@ -15,7 +15,7 @@ LABELS = {
     "lora_targets": ("LoRA target modules", "LoRA 目标模块"), "lora_rank": ("LoRA rank", "LoRA 秩"),
     "lora_alpha": ("LoRA alpha", "LoRA alpha"), "lora_dropout": ("LoRA dropout", "LoRA dropout"),
     "batch_size": ("Batch size", "批大小"), "gradient_accumulation": ("Gradient accumulation", "梯度累积步数"),
-    "tokens_per_micro_batch": ("Tokens per micro-batch", "每个微批的 token 数"),
+    "tokens_per_micro_batch": ("Tokens per micro-batch (empty = auto)", "每个微批的 token 数（空 = 自动）"),
     "warmup_ratio": ("Warm-up ratio", "预热比例"), "scheduler": ("LR schedule", "学习率调度"),
     "weight_decay": ("Weight decay", "权重衰减"), "max_grad_norm": ("Max gradient norm", "梯度裁剪阈值"),
     "seed": ("Seed", "随机种子"), "eval_steps": ("Validate every N steps", "每 N 步验证一次"),
