@@ -147,7 +147,7 @@ def train_a_few_steps(page, url, tmp_path) -> None:
     page.get_by_text("Finished. Use model id run-").wait_for(timeout=360_000)  # slow when the CPU is shared
     wait_idle(page)
     assert page.locator('[data-testid="stMetricValue"]').filter(has_text="3 / 3").count() == 1
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2  # loss and learning rate
+    page.locator('[data-testid="stVegaLiteChart"]').nth(1).wait_for()  # loss and learning rate
     page.screenshot(path=str(tmp_path / "train.png"), full_page=True)
 
     page.goto(f"{url}/runs")
@@ -156,7 +156,7 @@ def train_a_few_steps(page, url, tmp_path) -> None:
     code.wait_for()  # the model id block, not a log that mentions a run
     model_id = code.text_content().strip()
     assert re.fullmatch(r"run-[\w-]+", model_id), model_id
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() == 1  # the run's curves
+    expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(1, timeout=30_000)  # the run's curves
     assert page.get_by_text("succeeded").count() >= 1
     page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
     return model_id

@@ -145,7 +145,8 @@ def test_our_server_takes_a_burst_of_connections_without_dropping_any():
         results = client.complete_many([HELLO] * 144)
         seconds = time.perf_counter() - started
         assert [getattr(r, "text", r) for r in results] == ["ok"] * 144
-        assert seconds < 1.5, seconds  # three waves of 0.3 s; a dropped connect is retried only after 1 s
+        # three waves of 0.3 s (0.9 s); a dropped connect is retried by TCP only after 1 s (>= 1.9 s)
+        assert seconds < 1.8, seconds
     finally:
         server.shutdown()
         server.server_close()
