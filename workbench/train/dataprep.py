@@ -2,8 +2,9 @@
 
 On the way to the first step a CPU run spends ~7 s importing torch, transformers and peft and ~2 s loading
 the tokenizer and tokenizing the split; on two or more cores the helper does the second during the first.
-The helper hands its result over in a temporary pickle file, read only when it exited cleanly; a TrainError (no rows, no split,
-a broken tokenizer) travels back as its message and is raised in the trainer, worded as if raised there.
+The helper hands its result over in a temporary pickle file, read only when it exited cleanly; a TrainError
+(no rows, no split, a broken tokenizer) travels back as its message and is raised in the trainer, worded as if
+raised there.
 """
 from __future__ import annotations
 
@@ -12,27 +13,10 @@ import pickle
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from .modeling import TrainError
-
-
-@dataclass
-class RunData:
-    train: list          # formatting.Example
-    evaluation: list     # formatting.Example (the fixed validation sample)
-    problems: list[dict]  # rows skipped and why
-    pad_token_id: int
-
-
-def prepare_run_data(ws, config) -> tuple[RunData, object]:
-    """(the run's examples, the tokenizer that made them), in this process."""
-    from .trainer import base_and_adapter, load_run_tokenizer, prepare
-
-    tokenizer = load_run_tokenizer(ws, base_and_adapter(ws, config)[0])
-    train, evaluation, problems = prepare(ws, config, tokenizer)
-    return RunData(train, evaluation, problems, tokenizer.pad_token_id or 0), tokenizer
+from .trainer import RunData, prepare_run_data
 
 
 class Helper:

@@ -85,7 +85,7 @@ def tokenize_rows(tokenizer, rows: list[dict], max_length: int, progress=None) -
 
     Rows are rendered one by one (the chat template is Python) and encoded a chunk at a time."""
     ensure_chat_template(tokenizer)
-    rendered, problems = [], []  # rendered: (position in rows, text, answer spans)
+    rendered, problems = [], []  # rendered: (position in rows, its location, text, answer spans)
     for position, row in enumerate(rows):
         where = {"row": row.get("_id", position)}
         try:
@@ -95,20 +95,19 @@ def tokenize_rows(tokenizer, rows: list[dict], max_length: int, progress=None) -
                 # an empty answer (even after answered history turns) would teach the model to say nothing
                 problems.append((position, {**where, "problem": "empty output / 输出为空"}))
                 continue
-            rendered.append((position, *answer_spans(tokenizer, messages)))
+            rendered.append((position, where, *answer_spans(tokenizer, messages)))
         except FormatError as error:
             problems.append((position, {**where, "problem": str(error)}))
+    too_long = (f"the prompt alone is longer than max_length={max_length}, nothing left to learn / "
+                f"提示词本身超过最大长度 {max_length}，没有可学习的回答")
     examples = []
     for start in range(0, len(rendered), ENCODE_CHUNK):
         chunk = rendered[start:start + ENCODE_CHUNK]
-        encoded = tokenizer([text for _, text, _ in chunk], add_special_tokens=False, return_offsets_mapping=True)
-        for (position, _, spans), ids, offsets in zip(chunk, encoded["input_ids"], encoded["offset_mapping"]):
+        encoded = tokenizer([text for *_, text, _ in chunk], add_special_tokens=False, return_offsets_mapping=True)
+        for (position, where, _, spans), ids, offsets in zip(chunk, encoded["input_ids"], encoded["offset_mapping"]):
             example = _example(ids, offsets, spans, max_length)
             if example.answer_tokens == 0:
-                problems.append((position, {
-                    "row": rows[position].get("_id", position),
-                    "problem": f"the prompt alone is longer than max_length={max_length}, nothing left to learn / "
-                               f"提示词本身超过最大长度 {max_length}，没有可学习的回答"}))
+                problems.append((position, {**where, "problem": too_long}))
                 continue
             examples.append(example)
         if progress:

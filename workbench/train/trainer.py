@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,6 @@ from ..jobs import JobCancelled
 from ..storage import write_json_atomic
 from . import checkpoint, formatting, modeling, packing
 from .config import TrainConfig
-from .dataprep import prepare_run_data
 from .modeling import TrainError, out_of_memory_advice
 from .runs import get_run, read_metrics, truncate_metrics
 
@@ -79,6 +79,21 @@ def load_run_tokenizer(ws, base_id: str):
     return tokenizer
 
 
+@dataclass
+class RunData:
+    train: list          # formatting.Example
+    evaluation: list     # formatting.Example (the fixed validation sample)
+    problems: list[dict]  # rows skipped and why
+    pad_token_id: int
+
+
+def prepare_run_data(ws, config: TrainConfig) -> tuple[RunData, object]:
+    """(the run's examples, the tokenizer that made them), in this process (or in dataprep's helper)."""
+    tokenizer = load_run_tokenizer(ws, base_and_adapter(ws, config)[0])
+    train, evaluation, problems = prepare(ws, config, tokenizer)
+    return RunData(train, evaluation, problems, tokenizer.pad_token_id or 0), tokenizer
+
+
 class Trainer:
     """One process's share of a run: model, optimizer, data plan; `fit()` runs to the end or a cancel."""
 
@@ -94,6 +109,7 @@ class Trainer:
         self.main = self.accelerator.is_main_process
         self.precision = modeling.resolve_precision(self.config.precision, self.device.type)
         self.started = time.time()
+        self._tokenizer = None  # loaded with the data, or on first use when a helper tokenized it
 
     # --- set-up -------------------------------------------------------------------------------
     @out_of_memory_advice()
@@ -106,6 +122,7 @@ class Trainer:
         config = self.config
         modeling.tune_allocator()
         base_id, adapter = base_and_adapter(self.ws, config)
+        self.base_id = base_id
         torch.manual_seed(config.seed)
         attention = modeling.attention_for(self.device.type, config.packing)
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float32, "fp32": torch.float32}[self.precision]
@@ -156,8 +173,8 @@ class Trainer:
     @property
     def tokenizer(self):
         """The run's tokenizer (with the chat template it trained with), saved beside the adapter."""
-        if getattr(self, "_tokenizer", None) is None:
-            self._tokenizer = load_run_tokenizer(self.ws, base_and_adapter(self.ws, self.config)[0])
+        if self._tokenizer is None:
+            self._tokenizer = load_run_tokenizer(self.ws, self.base_id)
         return self._tokenizer
 
     # --- the loop -------------------------------------------------------------------------------
