@@ -9,7 +9,8 @@ page's local engine (`LocalBackend.complete_many`: prompts sorted by token lengt
 `--batch`, results in request order). The baseline is what a plain script does: `model.generate` on one prompt
 at a time. Real tokens on both sides are generated tokens up to (not including) the row's end-of-turn token, so a
 row that finishes early inside a batch does not count the padding generated after it. Each side is timed after a
-warm-up call; the answers of both sides are compared as a check (fp32 batched and unbatched greedy decoding agree
+warm-up batch of the largest size (fresh memory is slow to map in on VMs, and whichever side ran first would pay
+for it); the answers of both sides are compared as a check (fp32 batched and unbatched greedy decoding agree
 up to rare near-ties). A shared CPU makes single numbers noisy: compare the ratio, and rerun when in doubt.
 `--workspace` reuses a workspace whose converted model is cached (the first conversion of the GGUF takes ~20 s).
 """
@@ -87,14 +88,18 @@ def main() -> None:
         print(f"loaded {args.model} in {time.perf_counter() - started:.1f}s; torch threads {torch.get_num_threads()}",
               flush=True)
         requests = requests_of(args.rows)
-        backend.complete_many(requests[:2], GenerationParams(max_new_tokens=4))  # warm-up for both sides
+        sizes = [int(s) for s in args.batch.split(",")]
+        # warm-up for both sides: one batch of the largest size at full length, so that no side pays for
+        # mapping fresh memory into the process (slow on VMs) that the next one then reuses
+        backend.batch_size = max(sizes)
+        backend.complete_many(requests[:max(sizes)], GenerationParams(max_new_tokens=args.max_new_tokens))
         base_answers, base_tokens, base_seconds, base_cpu = one_at_a_time(backend, requests, args.max_new_tokens)
         print(f"device: {'cuda' if torch.cuda.is_available() else 'cpu'}; {args.model}, {len(requests)} huanhuan rows, "
               f"max {args.max_new_tokens} new tokens, greedy")
         print(f"{'':<34}{'real tokens':>12}{'wall s':>8}{'tok/s':>8}{'ratio':>7}{'CPU s':>8}{'tok/CPU s':>10}"
               f"{'ratio':>7}{'same answers':>14}", flush=True)
         rows = [("one at a time (model.generate)", base_tokens, base_seconds, base_cpu, "-")]
-        for size in (int(s) for s in args.batch.split(",")):
+        for size in sizes:
             answers, tokens, seconds, cpu = batched(backend, requests, args.max_new_tokens, size)
             same = sum(a == b for a, b in zip(answers, base_answers))
             rows.append((f"ours, length-sorted batches of {size}", tokens, seconds, cpu, f"{same}/{len(requests)}"))

@@ -49,7 +49,7 @@ class InferConfig(BaseModel):
     max_new_tokens: int = Field(256, description="Longest answer in tokens; longer answers are cut")
     seed: int | None = Field(42, description="Sampling seed: same seed, same answers (local models; endpoints that "
                                              "support it)")
-    batch_size: int = Field(16, description="Local models: prompts generated together (similar lengths are batched)")
+    batch_size: int = Field(32, description="Local models: prompts generated together (similar lengths are batched)")
     concurrency: int = Field(4, description="Endpoints: requests in flight at once")
     max_rows: int | None = Field(None, description="Only the first N rows of the split (empty = all), for a quick try")
 

@@ -160,8 +160,8 @@ class LocalBackend(Backend):
 
     `complete_many` sorts the prompts by token length and generates them in batches of `batch_size`
     (default: the endpoint's concurrency), left padded, so a batch holds similar lengths and little
-    padding; results come back in request order. The tokens every prompt of a batch starts with are run
-    once and their KV cache is shared (`_prefix_cache`).
+    padding; results come back in request order. The prompts go through the model without their padding,
+    the start they all share once, into a KV cache that grows in place (`prefill.prompt_cache`).
     """
 
     def __init__(self, ws, endpoint: Endpoint, progress: Callable[[str, float], None] | None = None,
@@ -169,8 +169,10 @@ class LocalBackend(Backend):
         import torch
         from transformers import AutoTokenizer
 
+        from ..allocator import keep_freed_memory
         from ..models import ModelError, load_causal_lm, resolve
 
+        keep_freed_memory()  # the KV cache grows a step at a time: reuse its memory instead of faulting it in anew
         self.endpoint, self.batch_size = endpoint, batch_size or endpoint.max_concurrency
         try:
             spec = resolve(ws, endpoint.model)
@@ -230,48 +232,29 @@ class LocalBackend(Backend):
     def _generate(self, batch: list[list[int]], params: GenerationParams) -> list[Result]:
         import torch
 
+        from .prefill import padded_layout, prompt_cache
+
         started = time.perf_counter()
         shared = shared_prefix_length(batch)
-        cache = self._prefix_cache(batch[0][:shared], len(batch)) if shared >= SHARED_PREFIX_MIN else None
-        shared = shared if cache is not None else 0
-        # [shared prompt start][left padding][rest of each prompt]: positions follow the attention mask, so
-        # every real token sits where it would without the padding
-        rest = self.tokenizer.pad({"input_ids": [ids[shared:] for ids in batch]}, padding=True, return_tensors="pt")
-        start = torch.tensor([batch[0][:shared]], dtype=torch.long).expand(len(batch), -1)
-        input_ids = torch.cat([start, rest["input_ids"]], dim=1)
-        attention_mask = torch.cat([torch.ones_like(start), rest["attention_mask"]], dim=1)
+        shared = shared if shared >= SHARED_PREFIX_MIN else 0
+        input_ids, attention_mask = padded_layout(batch, shared, self.tokenizer.pad_token_id)
         sampling = params.temperature > 0
-        if params.seed is not None:
-            torch.manual_seed(params.seed)
-        options = {"do_sample": sampling, "max_new_tokens": params.max_new_tokens,
-                   "pad_token_id": self.tokenizer.pad_token_id, "past_key_values": cache}
-        if sampling:
-            options.update(temperature=params.temperature, top_p=params.top_p)
-        else:
-            options.update(temperature=None, top_p=None, top_k=None)
-        if params.stop:
-            options.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
         with self._lock, torch.no_grad():
+            cache = prompt_cache(self.model, batch, shared, params.max_new_tokens, self.tokenizer.pad_token_id)
+            if params.seed is not None:
+                torch.manual_seed(params.seed)
+            options = {"do_sample": sampling, "max_new_tokens": params.max_new_tokens,
+                       "pad_token_id": self.tokenizer.pad_token_id, "past_key_values": cache}
+            if sampling:
+                options.update(temperature=params.temperature, top_p=params.top_p)
+            else:
+                options.update(temperature=None, top_p=None, top_k=None)
+            if params.stop:
+                options.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
             output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **options)
         new = output[:, input_ids.shape[1]:]
         seconds = (time.perf_counter() - started) / len(batch)
         return [self._completion(row.tolist(), len(ids), params, seconds) for row, ids in zip(new, batch)]
-
-    def _prefix_cache(self, prefix: list[int], copies: int):
-        """The KV cache of a prompt start every row of the batch shares, computed once and copied per row.
-
-        A system prompt (or the template's default one) is the same for every row of an arm: running it once
-        instead of once per row is what prefix caching in vLLM does; on CPU it saves a large part of the prefill.
-        """
-        import torch
-        from transformers import DynamicCache
-
-        cache = DynamicCache(config=self.model.config)
-        with self._lock, torch.no_grad():
-            self.model(input_ids=torch.tensor([prefix], dtype=torch.long), past_key_values=cache, use_cache=True,
-                       logits_to_keep=1)
-        cache.batch_repeat_interleave(copies)
-        return cache
 
     def _completion(self, generated: list[int], prompt_tokens: int, params: GenerationParams,
                     seconds: float) -> Result:

@@ -79,23 +79,6 @@ def attention_for(device_type: str, packing: bool) -> str:
     return ROW_ATTENTION
 
 
-def tune_allocator() -> bool:
-    """Keep freed activation memory in the process (glibc): without it every step returns and page-faults
-    back gigabytes, which costs ~20% of CPU training time. A no-op elsewhere."""
-    import ctypes
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    mmap_threshold, trim_threshold, top_pad = -3, -1, -2
-    return all(libc.mallopt(option, value) == 1 for option, value in
-               ((mmap_threshold, 32 << 20), (trim_threshold, 1 << 30), (top_pad, 256 << 20)))
-
-
 def resolve_precision(precision: str, device_type: str) -> str:
     import torch
 

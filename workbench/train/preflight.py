@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from .. import models
+from ..allocator import keep_freed_memory
 from ..jobs import job_kind
 from . import formatting, modeling, packing
 from .config import TrainConfig
@@ -59,7 +60,7 @@ def estimate(ws, config: TrainConfig, warmup_steps: int = 2, progress=None) -> d
     steps = packing.total_steps(len(train), config.batch_size, config.gradient_accumulation, config.epochs,
                                 config.max_steps)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    modeling.tune_allocator()
+    keep_freed_memory()
     precision = modeling.resolve_precision(config.precision, device)
     torch.manual_seed(config.seed)
     model = modeling.load_base(models.converted_model_folder(ws, base_id), modeling.attention_for(device, config.packing),

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import models
+from ..allocator import keep_freed_memory
 from ..jobs import JobCancelled
 from ..storage import write_json_atomic
 from . import checkpoint, formatting, modeling, packing
@@ -120,7 +121,7 @@ class Trainer:
         from transformers import get_scheduler
 
         config = self.config
-        modeling.tune_allocator()
+        keep_freed_memory()
         base_id, adapter = base_and_adapter(self.ws, config)
         self.base_id = base_id
         torch.manual_seed(config.seed)
