@@ -73,23 +73,23 @@ def prompt_cache(model, batch: list[list[int]], shared: int, reserve: int, pad_i
     (sliding windows, ...): `generate` then runs the whole padded layout itself.
     """
     length = max(len(ids) for ids in batch) - 1
-    if length == 0 or any(type(layer) is not DynamicLayer for layer in DynamicCache(config=model.config).layers):
-        return None
     start_cache = DynamicCache(config=model.config)
+    if length == 0 or any(type(layer) is not DynamicLayer for layer in start_cache.layers):
+        return None
     if shared:
         model(input_ids=torch.tensor([batch[0][:shared]]), past_key_values=start_cache, use_cache=True,
               logits_to_keep=1)
-    groups = [(first, end, _rest_pass(model, batch[first:end], shared, start_cache, pad_id))
-              for first, end in _groups(batch, shared)]
-    groups = [(first, end, width, cache) for first, end, (width, cache) in groups if width]
+    passes = [(first, end, cache) for first, end in _groups(batch, shared)
+              if (cache := _rest_pass(model, batch[first:end], shared, start_cache, pad_id)) is not None]
     layers = []
-    for index, layer in enumerate((start_cache if shared else groups[0][3]).layers):
+    for index, layer in enumerate((start_cache if shared else passes[0][2]).layers):
         shape = (len(batch), layer.keys.shape[1], length + 1 + reserve, layer.keys.shape[3])
         keys, values = layer.keys.new_zeros(shape), layer.values.new_zeros(shape)
         if shared:
             keys[:, :, :shared], values[:, :, :shared] = layer.keys, layer.values
-        for first, end, width, cache in groups:
+        for first, end, cache in passes:
             part = cache.layers[index]
+            width = part.keys.shape[-2] - shared
             keys[first:end, :, length - width:length] = part.keys[:, :, shared:]
             values[first:end, :, length - width:length] = part.values[:, :, shared:]
         layers.append(ReservedLayer(keys, values, length, reserve))
@@ -111,25 +111,18 @@ def _groups(batch: list[list[int]], shared: int) -> list[tuple[int, int]]:
 
 
 def _rest_pass(model, rows: list[list[int]], shared: int, start_cache: DynamicCache, pad_id: int):
-    """(width, cache): the rows' tokens after the shared start but their last, left padded to `width`, run
-    behind a copy of the shared start's cache (positions follow the mask, as `generate` computes them)."""
-    rests = [ids[shared:-1] for ids in rows]
-    width = max(len(rest) for rest in rests)
-    if width == 0:
-        return 0, None
+    """The cache of the rows' prompts but their last token, in `padded_layout`, the shared start copied from
+    `start_cache` and only the rest run (positions follow the mask, as `generate` computes them); None when
+    no row has a token there."""
+    input_ids, mask = padded_layout([ids[:-1] for ids in rows], shared, pad_id)
+    if input_ids.shape[1] == shared:
+        return None
     cache = DynamicCache(config=model.config)
     if shared:
         for index, layer in enumerate(start_cache.layers):
             cache.update(layer.keys.expand(len(rows), -1, -1, -1), layer.values.expand(len(rows), -1, -1, -1),
                          index)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), shared + width), dtype=torch.long)
-    mask[:, :shared] = 1
-    for row, rest in enumerate(rests):
-        if rest:
-            ids[row, width - len(rest):] = torch.tensor(rest)
-            mask[row, shared + width - len(rest):] = 1
     positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
-    model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True,
-          logits_to_keep=1)
-    return width, cache
+    model(input_ids=input_ids[:, shared:], attention_mask=mask, position_ids=positions, past_key_values=cache,
+          use_cache=True, logits_to_keep=1)
+    return cache
