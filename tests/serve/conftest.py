@@ -45,7 +45,9 @@ def api(serve_ws):
     from workbench.serve.keys import new_key
 
     ws, model_id = serve_ws
-    engine = TransformersEngine(ws, model_id)
+    with pytest.MonkeyPatch.context() as patch:  # fp32: the answers are compared with a plain fp32 generate
+        patch.setenv("WORKBENCH_CPU_BF16", "0")
+        engine = TransformersEngine(ws, model_id)
     key, digest = new_key()
     server, thread, url = run_uvicorn(create_app(engine, digest))
     yield SimpleNamespace(url=url, key=key, model=model_id, engine=engine)

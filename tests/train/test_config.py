@@ -49,3 +49,16 @@ def test_yaml_round_trip_with_a_help_comment_per_knob():
         from_yaml("- a\n- b\n")
     with pytest.raises(ValidationError, match="bogus"):
         from_yaml("dataset: qa\nbogus: 1\n")
+
+
+def test_auto_precision_is_bf16_on_a_cpu_with_bf16_instructions_else_fp32(monkeypatch):
+    from workbench.train.modeling import TrainError, resolve_precision
+
+    monkeypatch.setenv("WORKBENCH_CPU_BF16", "1")
+    assert resolve_precision("auto", "cpu") == "bf16"
+    assert resolve_precision("fp32", "cpu") == "fp32"  # a chosen precision is kept
+    monkeypatch.setenv("WORKBENCH_CPU_BF16", "0")
+    assert resolve_precision("auto", "cpu") == "fp32"
+    assert resolve_precision("bf16", "cpu") == "bf16"
+    with pytest.raises(TrainError, match="fp16 needs a GPU"):
+        resolve_precision("fp16", "cpu")

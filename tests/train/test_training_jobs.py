@@ -97,6 +97,34 @@ def test_a_few_steps_through_the_job_leave_an_adapter_metrics_and_a_model(train_
     assert train_losses(continued)[1] < values[:3].mean() - 3
 
 
+def test_bf16_on_cpu_trains_like_fp32_with_fp32_adapter_weights(train_ws):
+    """precision bf16 on CPU: frozen base weights in bf16, LoRA weights (and so the saved adapter) in fp32; the
+    loss falls as far as the fp32 run's on the same rows."""
+    import torch
+    from safetensors.torch import load_file
+
+    ws, model_id = train_ws
+    ws.create_dataset("qa", qa_table(40))
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        cfg = config(model_id, max_steps=12, eval_steps=0, save_steps=0, precision=precision)
+        version = ws.version(cfg.dataset)
+        run = create_run(ws, cfg, version.dataset_id, version.number, cfg.base_model)
+        trainer = Trainer(ws, run.id)
+        trainer.setup()
+        dtypes = {name: p.dtype for name, p in trainer.model.named_parameters()}
+        assert {d for n, d in dtypes.items() if "lora_" in n} == {torch.float32}
+        assert {d for n, d in dtypes.items() if "lora_" not in n} == {getattr(torch, {"bf16": "bfloat16"}.get(
+            precision, "float32"))}
+        trainer.fit()
+        losses[precision] = np.array(list(train_losses(run.folder).values()))
+        saved = load_file(next(get_run(ws, run.id).adapter.glob("*.safetensors")))
+        assert {t.dtype for t in saved.values()} == {torch.float32}
+    fp32, bf16 = losses["fp32"], losses["bf16"]
+    assert bf16[0] == pytest.approx(fp32[0], rel=0.02)  # the same model, rounded
+    assert bf16[-3:].mean() < 0.5 * bf16[:3].mean() and bf16[-3:].mean() < fp32[-3:].mean() + 0.5, (fp32, bf16)
+
+
 def test_killed_training_resumes_to_the_same_losses_as_an_uninterrupted_run(train_ws):
     ws, model_id = train_ws
     cfg = config(model_id, max_steps=40, save_steps=5, eval_steps=10, logging_steps=1)

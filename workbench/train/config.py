@@ -28,7 +28,8 @@ class TrainConfig(BaseModel):
     epochs: float = Field(1.0, description="Passes over the training rows; fractions stop part-way")
     max_steps: int | None = Field(None, description="Stop after this many optimizer steps (overrides epochs)")
     max_length: int = Field(512, description="Tokens per row after the chat template; longer rows are cut")
-    precision: Precision = Field("auto", description="auto: bf16 on GPUs that support it, fp16 on others, fp32 on CPU")
+    precision: Precision = Field("auto", description="auto: bf16 on GPUs that support it, fp16 on other GPUs; on CPU "
+                                   "bf16 where the CPU computes it natively (AVX512-BF16 or AMX: ~1.8x faster), else fp32")
     lora_targets: list[str] | Literal["all-linear"] = Field(
         "all-linear", description="Layers that get adapters: all linear layers, or a subset listed from the model")
     lora_rank: int = Field(8, description="Adapter rank: capacity of the adapter (4-64)")

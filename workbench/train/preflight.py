@@ -88,7 +88,7 @@ def estimate(ws, config: TrainConfig, warmup_steps: int = 2, progress=None) -> d
     step_tokens = float(lengths.mean()) * config.batch_size * config.gradient_accumulation
     total_tokens = int(step_tokens * steps)
     return {"rows": len(train), "skipped": len(problems), "steps": steps, "tokens": total_tokens,
-            "tokens_per_s": round(rate, 1), "seconds": round(total_tokens / max(rate, 1e-9), 1),
+            "tokens_per_s": round(rate, 1), "seconds": round(total_tokens / max(rate, 1e-9), 2),
             "minutes": round(total_tokens / max(rate, 1e-9) / 60, 1), "device": device, "precision": precision}
 
 
