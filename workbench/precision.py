@@ -24,3 +24,10 @@ def cpu_bf16_native() -> bool:
 
     probes = [getattr(torch.cpu, name, None) for name in _CHECKS]
     return any(bool(probe()) for probe in probes if probe is not None)
+
+
+def cpu_dtype():
+    """The torch float type CPU models run in: bfloat16 where native, else float32."""
+    import torch
+
+    return torch.bfloat16 if cpu_bf16_native() else torch.float32

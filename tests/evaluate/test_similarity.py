@@ -44,7 +44,7 @@ def test_bf16_and_fp32_engines_agree_and_padding_changes_nothing(huanhuan_rows):
     """The bf16 pass gives fp32's vectors (cosine >= 0.9999); a text batched with longer ones (padded, masked)
     gets the vector it gets alone."""
     texts = [row["output"] for row in huanhuan_rows[:60]]
-    fp32, bf16 = E5Torch(bf16=False), E5Torch(bf16=True)
+    fp32, bf16 = E5Torch(dtype=torch.float32), E5Torch(dtype=torch.bfloat16)
     assert fp32.dtype == torch.float32 and bf16.dtype == torch.bfloat16
     cosine = np.einsum("ij,ij->i", fp32.encode(texts), bf16.encode(texts))
     assert cosine.min() >= 0.9999

@@ -167,19 +167,18 @@ class LocalBackend(Backend):
 
     def __init__(self, ws, endpoint: Endpoint, progress: Callable[[str, float], None] | None = None,
                  batch_size: int | None = None, dtype=None):
-        import torch
         from transformers import AutoTokenizer
 
         from ..allocator import keep_freed_memory
         from ..models import ModelError, load_causal_lm, resolve
-        from ..precision import cpu_bf16_native
+        from ..precision import cpu_dtype
 
         keep_freed_memory()  # the KV cache grows a step at a time: reuse its memory instead of faulting it in anew
         self.endpoint, self.batch_size = endpoint, batch_size or endpoint.max_concurrency
         # dtype None: bf16 where the CPU multiplies it natively (2.3x fp32's generated tokens/s on the bundled
         # model; greedy answers then depend on rounding, so a row can read differently alone and in a batch),
         # else fp32, where a row's answer is the same in any batch
-        self.dtype = dtype or (torch.bfloat16 if cpu_bf16_native() else torch.float32)
+        self.dtype = dtype or cpu_dtype()
         try:
             spec = resolve(ws, endpoint.model)
             model, folder = load_causal_lm(ws, spec, progress, dtype=self.dtype)
