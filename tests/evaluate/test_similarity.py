@@ -55,6 +55,24 @@ def test_bf16_and_fp32_engines_agree_and_padding_changes_nothing(huanhuan_rows):
         assert float(alone @ batched) >= 0.99999
 
 
+@pytest.mark.parametrize("magnitude", [1.0, 40.0, -40.0])
+def test_attention_matches_softmax_attention_and_survives_scores_out_of_exps_range(magnitude):
+    """`_attention` (exp of the scores times [V | 1], then divided) equals softmax attention with padding masked,
+    also where scores overflow or underflow exp (then it recomputes with each row's maximum subtracted)."""
+    engine = E5Torch(dtype=torch.float32)
+    heads, width = engine.file.heads, engine.file.hidden // engine.file.heads
+    generator = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(3, 5, heads, width, generator=generator) for _ in range(3))
+    q = q * magnitude + (magnitude < 0) * 10 * k.abs()  # -40: every score far below exp's range
+    qkv = torch.cat([q.flatten(2), k.flatten(2), torch.cat([v, torch.ones(3, 5, heads, 1)], -1).flatten(2)], -1)
+    valid = torch.tensor([[True] * 5, [True] * 3 + [False] * 2, [True] + [False] * 4])
+    expected = torch.nn.functional.scaled_dot_product_attention(
+        q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=valid[:, None, None, :], scale=1.0)
+    got = engine._attention(qkv, engine._attention_bias(valid))
+    assert torch.isfinite(got).all()
+    torch.testing.assert_close(got, expected.transpose(1, 2).flatten(2), rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("onednn", [True, False])
 def test_packed_linear_matches_linear_and_gelu(onednn, monkeypatch):
     """e5_torch.Linear (oneDNN-prepacked where available, else plain torch) computes x W^T + b and its gelu."""
