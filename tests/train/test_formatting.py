@@ -1,11 +1,17 @@
 """Rows -> token ids + labels through SmolLM2's real chat template: loss exactly on the answer tokens."""
 import numpy as np
 
-from workbench.records import row_messages
-from workbench.train.formatting import IGNORE, length_report, tokenize_messages, tokenize_rows
+from workbench.train.formatting import IGNORE, length_report, tokenize_rows
 
 ROW = {"_id": 7, "system": "Be brief.", "history": '[["hi", "hello there"], ["how are you", "fine thanks"]]',
        "instruction": "Add the numbers", "input": "2+2", "output": "four"}
+
+
+def tokenized(tokenizer, row, max_length):
+    """The example the training path makes of one row."""
+    (example,), problems = tokenize_rows(tokenizer, [row], max_length)
+    assert problems == []
+    return example
 
 
 def segments_of(row):
@@ -20,7 +26,7 @@ def segments_of(row):
 
 
 def test_labels_are_the_answer_tokens_and_their_end_of_turn_token_by_token(tokenizer):
-    example = tokenize_messages(tokenizer, row_messages(ROW), max_length=512)
+    example = tokenized(tokenizer, ROW, max_length=512)
     ids, labels = [], []
     for text, is_answer in segments_of(ROW):
         piece = tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -42,11 +48,11 @@ def test_labels_are_the_answer_tokens_and_their_end_of_turn_token_by_token(token
 
 
 def test_truncation_cuts_to_max_length_and_says_so(tokenizer):
-    full = tokenize_messages(tokenizer, row_messages(ROW), max_length=512)
-    cut = tokenize_messages(tokenizer, row_messages(ROW), max_length=len(full.input_ids) - 3)
+    full = tokenized(tokenizer, ROW, max_length=512)
+    cut = tokenized(tokenizer, ROW, max_length=len(full.input_ids) - 3)
     assert cut.truncated and len(cut.input_ids) == len(cut.labels) == len(full.input_ids) - 3
     assert cut.input_ids.tolist() == full.input_ids[:-3].tolist()
-    exact = tokenize_messages(tokenizer, row_messages(ROW), max_length=len(full.input_ids))
+    exact = tokenized(tokenizer, ROW, max_length=len(full.input_ids))
     assert not exact.truncated and exact.answer_tokens == full.answer_tokens
 
 
@@ -73,7 +79,7 @@ def test_bad_rows_are_reported_with_their_row_id_not_crashed_on(tokenizer):
 
 def test_length_report_counts_rows_the_max_length_would_cut(tokenizer):
     rows = [{"instruction": "short", "output": "yes"}, {"instruction": "long " * 60, "output": "no"}]
-    short = len(tokenize_messages(tokenizer, row_messages(rows[0]), 512).input_ids)  # with SmolLM2's default system
+    short = len(tokenized(tokenizer, rows[0], 512).input_ids)  # with SmolLM2's default system
     report = length_report(tokenizer, rows, max_length=short)
     assert report["rows"] == 2 and report["truncated"] == 1 and report["max"] > short + 50
 
@@ -83,6 +89,6 @@ def test_base_tokenizer_without_template_gets_chatml(tokenizer):
 
     plain = tokenizer.__class__.from_pretrained(tokenizer.name_or_path)
     plain.chat_template = None
-    assert ensure_chat_template(plain) == FALLBACK_TEMPLATE
-    example = tokenize_messages(plain, row_messages({"instruction": "hi", "output": "hello"}), 64)
+    example = tokenized(plain, {"instruction": "hi", "output": "hello"}, 64)  # the training path sets it
+    assert plain.chat_template == FALLBACK_TEMPLATE == ensure_chat_template(plain)
     assert plain.decode(example.input_ids[example.labels != IGNORE]) == "hello<|im_end|>\n"

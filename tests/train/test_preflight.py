@@ -82,6 +82,23 @@ def test_estimate_measures_warm_up_steps_and_its_numbers_add_up(train_ws, tokeni
     assert (result["device"], result["precision"]) == ("cpu", "fp32")
 
 
+def test_estimate_loads_what_the_run_would_load(train_ws, run_here, monkeypatch):
+    """Continuing a finished run: the estimate trains on that run's adapter (as the run will), and a full fine-tune
+    on top of a run is refused before measuring, as launching it would be; gradient checkpointing is measured on."""
+    ws, model_id = train_ws
+    previous, _ = run_here(ws, config(model_id, max_steps=2))
+    adapters, bases = [], []
+    real_add, real_load = modeling.add_adapter, modeling.load_base
+    monkeypatch.setattr(modeling, "add_adapter", lambda model, cfg, adapter: adapters.append(adapter)
+                        or real_add(model, cfg, adapter))
+    monkeypatch.setattr(modeling, "load_base", lambda *args: bases.append(real_load(*args)) or bases[-1])
+    result = estimate(ws, config(f"run-{previous.id}", gradient_checkpointing=True), warmup_steps=1)
+    assert adapters == [previous.adapter] and result["steps"] == 6 and result["tokens_per_s"] > 0
+    assert bases[-1].is_activation_checkpointing
+    with pytest.raises(modeling.TrainError, match="no LoRA adapter to continue"):
+        estimate(ws, config(f"run-{previous.id}", method="full"), warmup_steps=1)
+
+
 def test_estimate_out_of_memory_gives_the_advice(train_ws, monkeypatch):
     import torch
 

@@ -58,13 +58,6 @@ def answer_spans(tokenizer, messages: list[dict]) -> tuple[str, list[tuple[int, 
     return text, spans
 
 
-def tokenize_messages(tokenizer, messages: list[dict], max_length: int) -> Example:
-    """Token ids of the conversation and labels that are the ids on answer spans, IGNORE elsewhere."""
-    text, spans = answer_spans(tokenizer, messages)
-    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    return _example(encoded["input_ids"], encoded["offset_mapping"], spans, max_length)
-
-
 def _example(ids, offsets, spans: list[tuple[int, int]], max_length: int) -> Example:
     """Labels = ids on tokens wholly inside an answer span; cut to max_length."""
     ids = np.asarray(ids, dtype=np.int64)

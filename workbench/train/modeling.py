@@ -96,6 +96,14 @@ def resolve_precision(precision: str, device_type: str) -> str:
     return "bf16" if cpu_bf16_native() else "fp32"
 
 
+def weight_dtype(precision: str):
+    """The float type the base model's weights load in: bf16 for bf16; fp32 for fp32 and for fp16 (fp16 runs keep
+    fp32 weights and multiply in fp16 under autocast)."""
+    import torch
+
+    return torch.bfloat16 if precision == "bf16" else torch.float32
+
+
 def autocast(device_type: str, precision: str):
     import torch
 

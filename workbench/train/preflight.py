@@ -50,12 +50,10 @@ def estimate(ws, config: TrainConfig, warmup_steps: int = 2, progress=None) -> d
     """Tokens and steps of the run, and its time from a few real training steps measured on this machine."""
     import torch
 
-    base = models.resolve(ws, config.base_model)
-    base_id = base.base if base.kind == "run" and base.base else base.id
-    tokenizer = models.load_tokenizer(ws, base_id)
-    from .trainer import prepare
+    from .trainer import load_model, prepare_run_data
 
-    train, _, problems = prepare(ws, config.model_copy(update={"eval_split": None}), tokenizer)
+    data, _ = prepare_run_data(ws, config.model_copy(update={"eval_split": None}))
+    train = data.train
     lengths = np.asarray([len(e.input_ids) for e in train])
     steps = packing.total_steps(len(train), config.batch_size, config.gradient_accumulation, config.epochs,
                                 config.max_steps)
@@ -63,10 +61,7 @@ def estimate(ws, config: TrainConfig, warmup_steps: int = 2, progress=None) -> d
     keep_freed_memory()
     precision = modeling.resolve_precision(config.precision, device)
     torch.manual_seed(config.seed)
-    model = modeling.load_base(models.converted_model_folder(ws, base_id), modeling.attention_for(device, config.packing),
-                               torch.bfloat16 if precision == "bf16" else torch.float32)
-    if config.method == "lora":
-        model = modeling.add_adapter(model, config, None)
+    model, _ = load_model(ws, config, device, precision)
     model.to(device).train()
     seconds, tokens = [], []
     for step in range(warmup_steps + 1):
@@ -75,7 +70,7 @@ def estimate(ws, config: TrainConfig, warmup_steps: int = 2, progress=None) -> d
         rows = packing.step_rows(len(train), step, config.batch_size, config.gradient_accumulation, config.seed)
         started, used = time.time(), 0
         for group in packing.micro_batches(rows, lengths, config.batch_size, config.token_cap(device)):
-            batch = packing.make_batch([train[i] for i in group], config.packing, tokenizer.pad_token_id or 0)
+            batch = packing.make_batch([train[i] for i in group], config.packing, data.pad_token_id)
             with modeling.autocast(device, precision):
                 loss = modeling.batch_loss(model, batch, device) / max(batch.answer_tokens, 1)
             loss.backward()
@@ -87,7 +82,7 @@ def estimate(ws, config: TrainConfig, warmup_steps: int = 2, progress=None) -> d
     rate = sum(tokens) / max(sum(seconds), 1e-9)
     step_tokens = float(lengths.mean()) * config.batch_size * config.gradient_accumulation
     total_tokens = int(step_tokens * steps)
-    return {"rows": len(train), "skipped": len(problems), "steps": steps, "tokens": total_tokens,
+    return {"rows": len(train), "skipped": len(data.problems), "steps": steps, "tokens": total_tokens,
             "tokens_per_s": round(rate, 1), "seconds": round(total_tokens / max(rate, 1e-9), 2),
             "minutes": round(total_tokens / max(rate, 1e-9) / 60, 1), "device": device, "precision": precision}
 

@@ -80,6 +80,22 @@ def load_run_tokenizer(ws, base_id: str):
     return tokenizer
 
 
+def load_model(ws, config: TrainConfig, device_type: str, precision: str, log=lambda message: None):
+    """(the model a run trains, its base model id): the base in the precision's float type with a new LoRA adapter,
+    the previous run's adapter when continuing one, or all weights trainable for a full fine-tune; gradient
+    checkpointing on when the config asks. Not moved to a device yet."""
+    base_id, adapter = base_and_adapter(ws, config)
+    log(f"loading {base_id}" + (f" with the adapter of {config.base_model}" if adapter else ""))
+    model = modeling.load_base(models.converted_model_folder(ws, base_id),
+                               modeling.attention_for(device_type, config.packing), modeling.weight_dtype(precision))
+    if config.method == "lora":
+        model = modeling.add_adapter(model, config, adapter)
+    if config.gradient_checkpointing:
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()
+    return model, base_id
+
+
 @dataclass
 class RunData:
     train: list          # formatting.Example
@@ -122,18 +138,8 @@ class Trainer:
 
         config = self.config
         keep_freed_memory()
-        base_id, adapter = base_and_adapter(self.ws, config)
-        self.base_id = base_id
         torch.manual_seed(config.seed)
-        attention = modeling.attention_for(self.device.type, config.packing)
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float32, "fp32": torch.float32}[self.precision]
-        self.log(f"loading {base_id}" + (f" with the adapter of {config.base_model}" if adapter else ""))
-        model = modeling.load_base(models.converted_model_folder(self.ws, base_id), attention, dtype)
-        if config.method == "lora":
-            model = modeling.add_adapter(model, config, adapter)
-        if config.gradient_checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-            model.enable_input_require_grads()
+        model, self.base_id = load_model(self.ws, config, self.device.type, self.precision, self.log)
         self.model = model.to(self.device)
         self.model.train()
 
