@@ -1,8 +1,7 @@
 """Import: upload or path → read + check (in the background for big files) → fix/drop → save."""
-import pandas as pd
 import streamlit as st
 
-from ui.common import job_card, lang, rows_frame, show_problems, t, workspace
+from ui.common import job_card, rows_frame, show_problems, t, workspace
 from workbench import jobs
 from workbench.data import importer
 from workbench.data.read import ReadOptions, list_sheets

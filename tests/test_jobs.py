@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from tests.waiting import wait_for
 from workbench import jobs
 from workbench.workspace import Workspace
 
@@ -17,16 +18,6 @@ def big_version(ws, rows=300_000):
     text = words[np.arange(rows) % 5]
     table = pa.table({"instruction": pa.array(text), "output": pa.array(np.char.add(text, "。"))})
     return ws.create_dataset("big", table)
-
-
-def wait_for(predicate, timeout=60, poll=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError("condition not reached in time")
 
 
 def test_stats_job_runs_in_the_background_and_reports(ws):

@@ -11,6 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.evaluate.judge_server import judge_server
+from tests.waiting import wait_idle
 from workbench.llm import Endpoint, save_endpoint
 from workbench.workspace import Workspace
 
@@ -20,11 +21,6 @@ CSV = ("prompt,text,label\n"
        "判断情感,\"物流很快，\n包装完好\",正面\n"           # an embedded newline inside quotes
        "判断情感,\"他说\"\"还行\"\"\",中性\n"               # embedded quotes
        + "".join(f"判断情感,评论{i},{'正面' if i % 2 else '负面'}\n" for i in range(30)))
-
-
-def wait_idle(page):
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
 def click(page, name):

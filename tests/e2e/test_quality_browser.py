@@ -3,16 +3,12 @@ its own choice of a selectbox, which AppTest does not model)."""
 import pyarrow as pa
 import pytest
 
+from tests.waiting import wait_idle
 from workbench.workspace import Workspace
 
 pytestmark = pytest.mark.e2e
 ROWS = [{"instruction": "你是谁？", "output": "我是甄嬛。"}] * 3 + [
     {"instruction": "  ", "output": "空"}, {"instruction": "今天天气怎么样", "output": "晴天。"}]
-
-
-def wait_idle(page):
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
 def test_two_fixes_in_a_row_write_two_versions(app_server, browser_page):

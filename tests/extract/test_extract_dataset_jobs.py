@@ -1,9 +1,9 @@
 """Saving extracted pairs as a dataset, and the resumable `extract_rules` background job."""
 import json
-import time
 
 import pytest
 
+from tests.waiting import wait_for
 from workbench import jobs
 from workbench.extract import Pasted, Rule, extract_to_dataset, save_extraction
 from workbench.extract.jobs import extract_rules_job, stage_sources, start_rules_job
@@ -73,16 +73,6 @@ def test_a_crash_between_rows_and_checkpoint_never_counts_a_source_twice(ws):
     assert len(set(questions)) == 40
     again = extract_rules_job(CrashingContext(ws, "job-crash"), params)  # e.g. a resume after saving
     assert again["ref"] == result["ref"] and len(ws.datasets()) == 1
-
-
-def wait_for(predicate, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def test_background_job_reports_progress_cancels_and_resumes(ws, tmp_path):

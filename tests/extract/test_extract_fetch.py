@@ -7,12 +7,12 @@ import pytest
 from tests.extract.conftest import FAQ_HTML, endless, gzip_bytes, trickle
 from tests.extract.documents import text_pdf
 from workbench.extract import STRICT, FetchPolicy, address_kind, fetch, fetch_policy_for, read_url, save_fetch_settings
-from workbench.problems import ReadError
+from workbench.problems import Problem, ReadError
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 
 
-def refused(url, policy=STRICT) -> "Problem":
+def refused(url, policy=STRICT) -> Problem:
     with pytest.raises(ReadError) as caught:
         fetch(url, policy)
     (problem,) = caught.value.problems

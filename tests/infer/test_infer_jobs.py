@@ -10,7 +10,7 @@ import yaml
 
 from tests.llm.conftest import answer, scripted  # noqa: F401 - the scripted OpenAI-compatible server fixture
 from tests.test_cli import ROOT
-from tests.train.conftest import wait_for
+from tests.waiting import wait_for
 from workbench import jobs
 from workbench.infer import OUTPUT_COLUMNS, Arm, InferConfig, get_inference, list_inferences, read_outputs
 from workbench.infer import start_inference

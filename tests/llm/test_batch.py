@@ -1,20 +1,11 @@
 """`llm_batch` as a real background process against a real HTTP server: cancel, resume, nothing twice."""
-import time
 
 from tests.llm.conftest import answer
+from tests.waiting import wait_for
 from workbench import jobs
 from workbench.llm import Endpoint, save_endpoint
 from workbench.llm.batch import ResultLog
 from workbench.llm.jobs import write_items
-
-
-def wait_until(condition, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def test_cancel_then_resume_finishes_every_item_exactly_once(ws, scripted, tmp_path):
@@ -30,7 +21,7 @@ def test_cancel_then_resume_finishes_every_item_exactly_once(ws, scripted, tmp_p
     path = write_items(tmp_path / "items.jsonl", items)
     job_id = jobs.start(ws, "llm_batch", {"endpoint": "scripted", "items": str(path), "params": {"max_new_tokens": 8}})
     results = ResultLog(ws.root / "jobs" / job_id / "results.jsonl")
-    wait_until(lambda: len(results.done()) >= 10)
+    wait_for(lambda: len(results.done()) >= 10)
     jobs.cancel(ws, job_id)
     info = jobs.wait(ws, job_id)
     assert info.state == "cancelled" and info.resumable

@@ -1,7 +1,6 @@
 """Training fixtures: the real SmolLM2 tokenizer (extracted once per session) beside a tiny random
 Llama (2 layers, hidden 64), registered in a fresh workspace per test with a small split dataset."""
 import signal
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -129,13 +128,3 @@ def config(model: str, dataset="qa", **knobs) -> TrainConfig:
                 batch_size=4, epochs=20.0, max_steps=6, warmup_ratio=0.0, scheduler="constant", eval_steps=3,
                 save_steps=3, precision="fp32", seed=7, max_eval_rows=8)
     return TrainConfig(**{**base, **knobs})
-
-
-def wait_for(predicate, timeout=120, poll=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError("condition not reached in time")

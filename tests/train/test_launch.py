@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from tests.train.conftest import config, wait_for
+from tests.train.conftest import config
+from tests.waiting import wait_for
 from workbench import jobs
 from workbench.train import checkpoint
 from workbench.train.jobs import (accelerate_command, accelerate_default_config, cpu_threads_per_process,

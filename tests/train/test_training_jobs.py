@@ -7,7 +7,8 @@ import signal
 import numpy as np
 import pytest
 
-from tests.train.conftest import config, qa_table, wait_for
+from tests.train.conftest import config, qa_table
+from tests.waiting import wait_for
 from workbench import jobs, models
 from workbench.data.split import SplitConfig, split_table
 from workbench.train import checkpoint, modeling, packing

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .formatting import IGNORE, Example
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
