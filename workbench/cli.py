@@ -270,13 +270,7 @@ def _feature_verbs(verbs) -> None:
     import importlib
 
     for name in FEATURE_CLIS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name is not None and name.startswith(error.name):
-                continue  # that feature is not there yet
-            raise
-        module.register(verbs)
+        importlib.import_module(name).register(verbs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -160,12 +160,7 @@ def _load_feature_strings() -> None:
     import importlib
 
     for name in FEATURE_STRINGS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name is not None and name.startswith(error.name):
-                continue  # that feature is not there yet
-            raise
+        module = importlib.import_module(name)
         clashes = set(module.STRINGS) & set(STRINGS)
         if clashes:
             raise ValueError(f"{name} redefines UI strings: {sorted(clashes)}")

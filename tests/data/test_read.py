@@ -7,6 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from workbench.data import encoding as encoding_module
 from workbench.data import read_jsonl as read_jsonl_module
 from workbench.data.read import ReadOptions, detect_encoding, detect_format, list_sheets, read_file
 from workbench.problems import ReadError
@@ -256,7 +257,7 @@ def test_jsonl_date_like_text_stays_exactly_as_written(tmp_path):
 
 
 def test_jsonl_row_longer_than_a_parse_block(tmp_path, monkeypatch):
-    monkeypatch.setattr(read_jsonl_module, "BLOCK_BYTES", 1 << 20)
+    monkeypatch.setattr(encoding_module, "BLOCK_BYTES", 1 << 20)
     long_text = "长" * (5 << 20)
     rows = [{"instruction": "short", "output": "a"}, {"instruction": "long", "output": long_text},
             {"instruction": "after", "output": "b"}]

@@ -136,6 +136,34 @@ def iter_lines(stream: DecodedStream, chunk_bytes: int = CHUNK_BYTES):
         yield number + 1, rest
 
 
+BLOCK_BYTES = 16 << 20  # pyarrow parses blocks in parallel; a row longer than a block needs a bigger one
+MAX_BLOCK_BYTES = 1 << 30
+
+
+def arrow_read(path, encoding: str, file: str, progress, read, utf8_invalid_is_decode_error: bool = False):
+    """(table, the stream it was read from) from `read(pyarrow file, block_size)` over the decoded text, with
+    blocks grown 4x while a row straddles them; None when pyarrow cannot take the file as it is (the caller's slow
+    path then locates the problem). Undecodable bytes raise decode_error's located ReadError."""
+    import pyarrow as pa
+
+    block = BLOCK_BYTES
+    while True:
+        stream = DecodedStream(path, encoding, progress)
+        try:
+            return read(pa.PythonFile(stream, mode="r"), block), stream
+        except UnicodeDecodeError:
+            raise decode_error(path, encoding, file) from None
+        except pa.ArrowInvalid as error:
+            if "straddl" in str(error) and block < min(MAX_BLOCK_BYTES, stream.total + 1):
+                block *= 4
+                continue
+            if utf8_invalid_is_decode_error and "utf8" in str(error).lower():
+                raise decode_error(path, encoding, file) from None
+            return None
+        finally:
+            stream.close()
+
+
 def decode_error(path, encoding: str, display_name: str) -> ReadError:
     """A ReadError locating the first undecodable byte (line, column); scans the file again in chunks."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")

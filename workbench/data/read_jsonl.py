@@ -19,12 +19,10 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from ..problems import Problem
-from .encoding import UTF8_NAMES, DecodedStream, decode_error, iter_lines
+from .encoding import UTF8_NAMES, DecodedStream, arrow_read, decode_error, iter_lines
 from .read_convert import ProblemLog, finish_table, text_table, wrong_type_problems
 from .read_json import SNIPPET_CHARS, RowBuilder, found_params
 
-BLOCK_BYTES = 16 << 20  # pyarrow parses blocks in parallel; a line longer than a block needs a bigger one
-MAX_BLOCK_BYTES = 1 << 30
 PIECE_BYTES = 8 << 20
 
 
@@ -42,21 +40,11 @@ def read_jsonl(path, encoding: str, file: str, progress=None) -> tuple[pa.Table,
 
 def _read_whole(path, encoding, file, progress):
     """The fast path; None when pyarrow cannot take the file as it is."""
-    block = BLOCK_BYTES
-    while True:
-        stream = DecodedStream(path, encoding, progress)
-        try:
-            table = pj.open_json(pa.PythonFile(stream, mode="r"), read_options=pj.ReadOptions(block_size=block)).read_all()
-            break
-        except UnicodeDecodeError:
-            raise decode_error(path, encoding, file) from None
-        except pa.ArrowInvalid as error:
-            if "straddl" in str(error) and block < min(MAX_BLOCK_BYTES, stream.total + 1):
-                block *= 4
-                continue
-            return None
-        finally:
-            stream.close()
+    read = arrow_read(path, encoding, file, progress,
+                      lambda text, block: pj.open_json(text, read_options=pj.ReadOptions(block_size=block)).read_all())
+    if read is None:
+        return None
+    table, stream = read
     if encoding in UTF8_NAMES:  # transcoded text is valid UTF-8 by construction
         try:
             with ThreadPoolExecutor(max(1, pa.cpu_count())) as pool:

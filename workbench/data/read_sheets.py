@@ -21,11 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from ..problems import Problem, ReadError
-from .encoding import DecodedStream, decode_error
+from .encoding import DecodedStream, arrow_read, decode_error
 from .read_convert import ProblemLog, finish_table, unique_names
 
-BLOCK_BYTES = 16 << 20
-MAX_BLOCK_BYTES = 1 << 30
 BATCH_ROWS = 50_000
 LISTED_LINES = 20
 PROGRESS_EVERY_ROWS = 10_000
@@ -78,25 +76,12 @@ def _read_csv_arrow(path, encoding, file, progress, width, delimiter) -> pa.Tabl
                             invalid_row_handler=lambda row: irregular.append(row) or "skip")
     convert = pv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(width)}, null_values=[""],
                                 strings_can_be_null=True, quoted_strings_can_be_null=True)
-    block = BLOCK_BYTES
-    while True:
-        stream = DecodedStream(path, encoding, progress)
-        try:
-            options = pv.ReadOptions(autogenerate_column_names=True, block_size=block)
-            table = pv.read_csv(pa.PythonFile(stream, mode="r"), read_options=options, parse_options=parse,
-                                convert_options=convert)
-            break
-        except UnicodeDecodeError:
-            raise decode_error(path, encoding, file) from None
-        except pa.ArrowInvalid as error:
-            if "straddl" in str(error) and block < min(MAX_BLOCK_BYTES, stream.total + 1):
-                block *= 4
-                continue
-            if "UTF8" in str(error) or "utf8" in str(error).lower():
-                raise decode_error(path, encoding, file) from None
-            return None
-        finally:
-            stream.close()
+    read = arrow_read(path, encoding, file, progress, lambda text, block: pv.read_csv(
+        text, read_options=pv.ReadOptions(autogenerate_column_names=True, block_size=block), parse_options=parse,
+        convert_options=convert), utf8_invalid_is_decode_error=True)
+    if read is None:
+        return None
+    table, _ = read
     if irregular or table.num_columns != width or table.num_rows == 0:
         return None
     return table.slice(1)
