@@ -150,18 +150,19 @@ def pair_override_key(ws, report_id: str, row_id, challenger: str) -> OverrideKe
 
 
 def summary_table(summary: dict) -> pd.DataFrame:
-    """Arms x metrics: "mean [low, high]" with the count, for the report page and the exports."""
+    """Arms x metrics: "mean [low, high]" with the count, for the report page and the exports. Similarity comes
+    first with its chance baseline and lift beside it (the raw number alone misleads), then the other metrics."""
     rows = []
     for arm, metrics in summary.get("arms", {}).items():
         row = {"arm": arm, **{k: v for k, v in summary.get("answers", {}).get(arm, {}).items()
                               if k in ("model", "ok", "failed")}}
-        for metric, value in metrics.items():
+        similarity = summary.get("similarity", {}).get("arms", {}).get(arm)
+        for metric, value in sorted(metrics.items(), key=lambda item: item[0] != "similarity"):
             row[metric] = (f"{value['mean']:.3g} [{value['low']:.3g}, {value['high']:.3g}] (n={value['n']})"
                            if value.get("mean") is not None else "—")
-        similarity = summary.get("similarity", {}).get("arms", {}).get(arm)
-        if similarity:
-            row["chance baseline"] = f"{similarity['baseline']:.3f}"
-            row["lift"] = f"{similarity['lift']:+.3f}"
+            if metric == "similarity" and similarity:
+                row["chance baseline"] = f"{similarity['baseline']:.3f}"
+                row["lift"] = f"{similarity['lift']:+.3f}"
         rows.append(row)
     return pd.DataFrame(rows)
 
