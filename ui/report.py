@@ -23,10 +23,15 @@ def lineage(report) -> None:
         st.warning(note)
 
 
+SUMMARY_COLUMNS = ("arm", "model", "ok", "failed", "chance baseline", "lift")  # metric names stay as they are
+
+
 def summary_section(report) -> None:
     summary = report.summary
     st.subheader(t("eval.summary"))
-    st.dataframe(reports.summary_table(summary), hide_index=True, width="stretch")
+    table = reports.summary_table(summary)
+    st.dataframe(table.rename(columns={c: t(f"eval.column.{c}") for c in SUMMARY_COLUMNS if c in table.columns}),
+                 hide_index=True, width="stretch")
     if summary.get("similarity", {}).get("arms"):
         st.caption(t("eval.baseline_why", model=summary["similarity"]["model"]))
 

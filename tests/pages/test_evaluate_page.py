@@ -44,6 +44,9 @@ def test_a_finished_report_shows_summary_baseline_rows_downloads_and_compare(app
     summary = at.dataframe[0].value.set_index("arm")
     assert {"similarity", "rouge-l", "chance baseline", "lift"} <= set(summary.columns)
     assert list(summary.columns[3:6]) == ["similarity", "chance baseline", "lift"]  # first, baseline beside it
+    zh = page("evaluate")
+    zh.session_state["lang"] = "zh"
+    assert list(zh.run().dataframe[0].value.columns[:7]) == ["对比组", "模型", "成功", "失败", "similarity", "随机基线", "提升"]
     assert float(summary.loc["tuned", "lift"]) > float(summary.loc["base", "lift"])
     assert any("0.7" in c.value and "chance baseline" in c.value for c in at.caption)
     assert at.selectbox(key=f"eval_metric_{report.id}").value == "similarity"  # the headline without a judge
