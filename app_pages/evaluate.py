@@ -27,7 +27,7 @@ by_id = {report.id: report for report in reports}
 if st.session_state.get("eval_report_pick") not in by_id:
     st.session_state["eval_report_pick"] = reports[0].id
 report = by_id[st.selectbox(t("eval.report"), list(by_id), key="eval_report_pick",
-                            format_func=lambda r: f"{by_id[r].name} · {t(f'infer.state.{by_id[r].state}')}")]
+                            format_func=lambda r: f"{by_id[r].name} · {t(f'job.state.{by_id[r].state}')}")]
 if report.state != "succeeded":
     follow_job(report.job_id, "eval")
     job = jobs.get(ws, report.job_id) if report.job_id else None

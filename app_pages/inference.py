@@ -62,7 +62,7 @@ def inferences() -> None:
     if st.session_state.get("infer_selected") not in by_id:
         st.session_state["infer_selected"] = items[0].id
     info = by_id[st.selectbox(t("infer.pick"), list(by_id), key="infer_selected",
-                              format_func=lambda i: f"{by_id[i].name} · {t(f'infer.state.{by_id[i].state}')}")]
+                              format_func=lambda i: f"{by_id[i].name} · {t(f'job.state.{by_id[i].state}')}")]
     st.caption(f"{info.dataset_ref} · {info.split or t('infer.all_rows')} · " +
                ", ".join(f"{arm.label} = {arm.model}" for arm in info.config.arms))
     live_progress(info)

@@ -10,9 +10,17 @@ from workbench.train.runs import list_runs
 ws = workspace()
 st.title(t("runs.title"))
 st.caption(t("runs.caption"))
-NUMBERS = {"train_loss": st.column_config.NumberColumn(format="%.4f"),
-           "eval_loss": st.column_config.NumberColumn(format="%.4f"),
-           "tokens_per_s": st.column_config.NumberColumn(format="%.1f")}
+FORMATS = {"train_loss": "%.4f", "eval_loss": "%.4f", "tokens_per_s": "%.1f"}
+
+
+def columns(frame) -> dict:
+    """Column headers in the user's language; losses and speeds with fixed decimals."""
+    return {name: st.column_config.NumberColumn(t(f"runs.col.{name}"), format=FORMATS[name]) if name in FORMATS
+            else st.column_config.Column(t(f"runs.col.{name}")) for name in frame.columns}
+
+
+def state(run) -> str:
+    return f"{run.name} · {t(f'job.state.{run.state}')}"
 
 
 def runs_view() -> None:
@@ -22,9 +30,11 @@ def runs_view() -> None:
         st.page_link("app_pages/train.py", label=t("train.nav"), icon="🏋️")
         return
     by_id = {run.id: run for run in runs}
-    st.dataframe(views.runs_table(runs), hide_index=True, width="stretch", column_config=NUMBERS)
+    table = views.runs_table(runs)
+    table["state"] = [t(f"job.state.{value}") for value in table["state"]]
+    st.dataframe(table, hide_index=True, width="stretch", column_config=columns(table))
     chosen = st.multiselect(t("runs.compare"), list(by_id), default=list(by_id)[:2], key="runs_compare",
-                            format_func=lambda i: f"{by_id[i].name} · {by_id[i].state}")
+                            format_func=lambda i: state(by_id[i]))
     selected = [by_id[i] for i in chosen if i in by_id]
     if selected:
         left, right = st.columns([3, 2])
@@ -37,7 +47,8 @@ def runs_view() -> None:
                 st.altair_chart(loss_chart(curves, by_run=True), width="stretch")
         with right:
             st.subheader(t("runs.final"))
-            st.dataframe(views.final_metrics(selected), hide_index=True, width="stretch", column_config=NUMBERS)
+            final = views.final_metrics(selected)
+            st.dataframe(final, hide_index=True, width="stretch", column_config=columns(final))
             st.subheader(t("runs.diff"))
             if len(selected) < 2:
                 st.caption(t("runs.pick_two"))
@@ -50,7 +61,7 @@ def runs_view() -> None:
 
     st.subheader(t("runs.details"))
     run = by_id[st.selectbox(t("runs.details"), list(by_id), key="runs_detail", label_visibility="collapsed",
-                             format_func=lambda i: f"{by_id[i].name} · {by_id[i].state}")]
+                             format_func=lambda i: state(by_id[i]))]
     outputs = views.run_outputs(run)
     cols = st.columns(3)
     cols[0].caption(t("runs.folder"))

@@ -92,7 +92,7 @@ def rows_frame(table) -> pd.DataFrame:
 def job_card(info, show_log: bool = True, where: str = "side") -> None:
     """Progress, ETA, state, log tail and cancel/resume for one job (`where` keeps widget keys unique)."""
     fraction = info.fraction
-    label = f"{info.title} · {info.state}"
+    label = f"{info.title} · {t(f'job.state.{info.state}')}"
     if info.state == "running" and fraction is not None:
         label += f" · {fraction:.0%} · " + t("job.eta", eta=duration(info.eta_seconds))
     st.progress(fraction or 0.0, text=label)

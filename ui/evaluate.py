@@ -102,7 +102,7 @@ def new_evaluation() -> None:
     if preselected in items:
         st.session_state["eval_inference"] = preselected
     inference = items[st.selectbox(t("eval.inference"), list(items), key="eval_inference",
-                                   format_func=lambda i: f"{items[i].name} · {t(f'infer.state.{items[i].state}')}")]
+                                   format_func=lambda i: f"{items[i].name} · {t(f'job.state.{items[i].state}')}")]
     arms = [arm.label for arm in inference.config.arms]
     st.caption(f"{inference.dataset_ref} · " + ", ".join(f"{a.label} = {a.model}" for a in inference.config.arms))
     columns = st.columns([1, 2, 1, 2])

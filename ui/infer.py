@@ -81,7 +81,7 @@ def inference_table(items) -> pd.DataFrame:
     rows = []
     for info in items:
         summary = info.summary or {}
-        rows.append({t("infer.list.name"): info.name, t("infer.list.state"): t(f"infer.state.{info.state}"),
+        rows.append({t("infer.list.name"): info.name, t("infer.list.state"): t(f"job.state.{info.state}"),
                      t("infer.list.dataset"): info.dataset_ref,
                      t("infer.list.split"): info.split or t("infer.all_rows"),
                      t("infer.list.rows"): summary.get("rows"), t("infer.list.answered"): summary.get("ok"),

@@ -28,6 +28,7 @@ def knob_widget(container, knob: views.Knob, disabled: bool = False):
 
 def loss_chart(frame: pd.DataFrame, by_run: bool = False) -> alt.Chart:
     """Loss against step; one color per curve, or per run with validation dashed when comparing runs."""
+    frame = frame.assign(series=[t(f"train.chart.{series}") for series in frame["series"]])
     color = alt.Color("run:N" if by_run else "series:N", title=None, legend=alt.Legend(orient="bottom",
                                                                                      labelLimit=400))
     chart = alt.Chart(frame).mark_line(point=True).encode(

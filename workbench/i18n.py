@@ -11,6 +11,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     # sidebar
     "side.workspace": ("Workspace folder", "工作区文件夹"), "side.language": ("Language", "语言"),
     "side.jobs": ("Running jobs", "运行中的任务"), "side.no_jobs": ("No job running.", "没有运行中的任务。"),
+    "job.state.created": ("created", "已创建"), "job.state.queued": ("queued", "排队中"),
+    "job.state.running": ("running", "运行中"), "job.state.succeeded": ("finished", "已完成"),
+    "job.state.failed": ("failed", "失败"), "job.state.cancelled": ("cancelled", "已取消"),
+    "job.state.unknown": ("unknown", "未知"),
+    "job.state.interrupted": ("interrupted (resume it)", "已中断（可继续）"),
     "job.cancel": ("Cancel", "取消"), "job.resume": ("Resume", "继续"), "job.eta": ("ETA {eta}", "预计剩余 {eta}"),
     "job.log": ("Log", "日志"), "job.state": ("State", "状态"),
     # home

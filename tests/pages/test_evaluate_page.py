@@ -46,7 +46,7 @@ def test_a_finished_report_shows_summary_baseline_rows_downloads_and_compare(app
     assert list(summary.columns[3:6]) == ["similarity", "chance baseline", "lift"]  # first, baseline beside it
     zh = page("evaluate")
     zh.session_state["lang"] = "zh"
-    assert list(zh.run().dataframe[0].value.columns[:7]) == ["对比组", "模型", "成功", "失败", "similarity", "随机基线", "提升"]
+    assert list(zh.run().dataframe[0].value.columns[:7]) == ["对比项", "模型", "已回答", "失败", "similarity", "随机基线", "提升"]
     assert float(summary.loc["tuned", "lift"]) > float(summary.loc["base", "lift"])
     assert any("0.7" in c.value and "chance baseline" in c.value for c in at.caption)
     assert at.selectbox(key=f"eval_metric_{report.id}").value == "similarity"  # the headline without a judge
@@ -135,7 +135,7 @@ def test_before_after_answers_and_scores_base_vs_tuned_in_one_click(app_env, tin
     no_errors(at)
     summary = at.dataframe[0].value.set_index("arm")
     assert summary.loc["base", "model"] == base and summary.loc["tuned", "model"] == f"run-{run.id}"
-    assert (summary.loc["base", "ok"], summary.loc["tuned", "failed"]) == (2, 2)
+    assert (summary.loc["base", "answered"], summary.loc["tuned", "failed"]) == (2, 2)
 
 
 def test_a_human_pick_of_an_ab_verdict_and_a_rubric_value_from_the_page(app_env):

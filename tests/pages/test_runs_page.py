@@ -20,7 +20,7 @@ def test_two_runs_are_listed_and_compared(app_env):
     no_errors(at)
     listed = at.dataframe[0].value
     assert sorted(listed["id"]) == sorted([first.id, second.id])
-    assert set(listed["state"]) == {"succeeded"} and set(listed["dataset"]) == {"qa@1"}
+    assert set(listed["state"]) == {"finished"} and set(listed["dataset"]) == {"qa@1"}  # shown in the user's words
     assert sorted(listed["steps"]) == [4, 6] and set(listed["eval_loss"]) == {2.1}
     assert set(at.multiselect(key="runs_compare").value) == {first.id, second.id}
     final = at.dataframe[1].value

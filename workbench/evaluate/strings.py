@@ -68,7 +68,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "eval.one_arm": ("Win rates need at least two models.", "胜率至少需要两个模型。"),
     "eval.outcome.wins": ("wins", "胜"), "eval.outcome.ties": ("ties", "平"), "eval.outcome.losses": ("losses", "负"),
     "eval.outcome.failed": ("failed", "失败"), "eval.outcome.win_rate": ("win rate", "胜率"),
-    "eval.column.arm": ("arm", "对比组"), "eval.column.model": ("model", "模型"), "eval.column.ok": ("ok", "成功"),
+    "eval.column.arm": ("arm", "对比项"), "eval.column.model": ("model", "模型"), "eval.column.ok": ("answered", "已回答"),
     "eval.column.failed": ("failed", "失败"), "eval.column.chance baseline": ("chance baseline", "随机基线"),
     "eval.column.lift": ("lift", "提升"),
     "eval.share": ("share of rows", "行占比"), "eval.score": ("score", "分数"), "eval.rows": ("rows", "行数"),

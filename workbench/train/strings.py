@@ -126,6 +126,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.metric.eval_loss": ("Validation loss", "验证损失"), "train.metric.lr": ("Learning rate", "学习率"),
     "train.metric.speed": ("Tokens/s", "token/秒"), "train.metric.eta": ("Time left", "剩余时间"),
     "train.metric.memory": ("Memory (RAM / GPU MB)", "内存（内存 / 显存 MB）"),
+    "train.chart.train": ("train", "训练"), "train.chart.validation": ("validation", "验证"),
     "train.chart.loss": ("Loss", "损失"), "train.chart.lr": ("Learning rate", "学习率"),
     "train.chart.step": ("step", "步"), "train.chart.series": ("curve", "曲线"),
     "train.done": ("Finished. Use model id {model} for inference, or pick it as the base model to continue it.",
@@ -143,6 +144,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     # runs
     "runs.nav": ("Runs", "训练记录"),
     "runs.title": ("Training runs", "训练记录"),
+    "runs.col.name": ("name", "名称"), "runs.col.run": ("run", "运行"), "runs.col.state": ("state", "状态"),
+    "runs.col.dataset": ("dataset", "数据集"), "runs.col.base": ("base model", "基础模型"),
+    "runs.col.steps": ("steps", "步数"), "runs.col.train_loss": ("train loss", "训练损失"),
+    "runs.col.eval_loss": ("validation loss", "验证损失"), "runs.col.tokens_per_s": ("tokens/s", "tokens/秒"),
+    "runs.col.created": ("created", "创建时间"), "runs.col.id": ("id", "id"),
+    "runs.col.rss_mb": ("memory (MB)", "内存 (MB)"), "runs.col.gpu_mb": ("GPU memory (MB)", "显存 (MB)"),
     "runs.caption": ("Every run with its data, base model and results. Pick several to compare their settings "
                      "and curves.", "每次训练的数据、基础模型和结果。选择多个运行可比较设置和曲线。"),
     "runs.none": ("No run yet: start one on the Train page.", "还没有训练记录：请在训练页面开始训练。"),
