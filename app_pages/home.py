@@ -2,9 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import show_flash, t, workspace
+from ui.common import jobs_table, show_flash, t, workspace
+from ui.train import runs_table
 from workbench import jobs
 from workbench.samples import load_sample
+from workbench.train.runs import list_runs
 
 ws = workspace()
 st.title(t("home.title"))
@@ -35,8 +37,10 @@ with st.container(border=True):
 st.subheader(t("home.datasets"))
 if datasets:
     st.dataframe(pd.DataFrame([{"id": d.id, "name": d.name, "rows": d.rows, "version": d.head,
-                                "versions": d.versions, "created": pd.Timestamp(d.created_at, unit="s")}
-                               for d in datasets]), hide_index=True, width="stretch")
+                                "versions": d.versions, "created": pd.Timestamp(d.created_at, unit="s").floor("s")}
+                               for d in datasets]), hide_index=True, width="stretch",
+                 column_config={name: st.column_config.Column(t(f"home.col.{name}"))
+                                for name in ("id", "name", "rows", "version", "versions", "created")})
 else:
     st.info(t("home.no_datasets"))
 
@@ -44,15 +48,12 @@ left, right = st.columns(2)
 with left:
     st.subheader(t("home.recent_jobs"))
     if recent:
-        st.dataframe(pd.DataFrame([{"id": j.id, "title": j.title, "state": j.state,
-                                    "progress": j.fraction} for j in recent]),
-                     hide_index=True, width="stretch",
-                     column_config={"progress": st.column_config.ProgressColumn(min_value=0, max_value=1)})
+        jobs_table(recent, ("id", "title", "state", "progress"))
     else:
         st.caption(t("jobs.none"))
 with right:
     st.subheader(t("home.runs"))
     if runs:
-        st.dataframe(pd.DataFrame(runs), hide_index=True, width="stretch")
+        runs_table(list_runs(ws)[:10])
     else:
         st.caption(t("home.no_runs"))

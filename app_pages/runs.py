@@ -2,7 +2,7 @@
 import streamlit as st
 
 from ui.common import job_card, t, workspace
-from ui.train import loss_chart, yaml_expander
+from ui.train import loss_chart, runs_frame, runs_table, yaml_expander
 from workbench import jobs
 from workbench.train import views
 from workbench.train.runs import list_runs
@@ -10,15 +10,6 @@ from workbench.train.runs import list_runs
 ws = workspace()
 st.title(t("runs.title"))
 st.caption(t("runs.caption"))
-FORMATS = {"train_loss": "%.4f", "eval_loss": "%.4f", "tokens_per_s": "%.1f"}
-
-
-def columns(frame) -> dict:
-    """Column headers in the user's language; losses and speeds with fixed decimals."""
-    return {name: st.column_config.NumberColumn(t(f"runs.col.{name}"), format=FORMATS[name]) if name in FORMATS
-            else st.column_config.Column(t(f"runs.col.{name}")) for name in frame.columns}
-
-
 def state(run) -> str:
     return f"{run.name} · {t(f'job.state.{run.state}')}"
 
@@ -30,9 +21,7 @@ def runs_view() -> None:
         st.page_link("app_pages/train.py", label=t("train.nav"), icon="🏋️")
         return
     by_id = {run.id: run for run in runs}
-    table = views.runs_table(runs)
-    table["state"] = [t(f"job.state.{value}") for value in table["state"]]
-    st.dataframe(table, hide_index=True, width="stretch", column_config=columns(table))
+    runs_table(runs)
     chosen = st.multiselect(t("runs.compare"), list(by_id), default=list(by_id)[:2], key="runs_compare",
                             format_func=lambda i: state(by_id[i]))
     selected = [by_id[i] for i in chosen if i in by_id]
@@ -47,8 +36,7 @@ def runs_view() -> None:
                 st.altair_chart(loss_chart(curves, by_run=True), width="stretch")
         with right:
             st.subheader(t("runs.final"))
-            final = views.final_metrics(selected)
-            st.dataframe(final, hide_index=True, width="stretch", column_config=columns(final))
+            runs_frame(views.final_metrics(selected))
             st.subheader(t("runs.diff"))
             if len(selected) < 2:
                 st.caption(t("runs.pick_two"))

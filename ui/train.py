@@ -26,6 +26,22 @@ def knob_widget(container, knob: views.Knob, disabled: bool = False):
     return container.number_input(label, step=1, key=key, help=help_text, disabled=disabled, placeholder="–")
 
 
+FORMATS = {"train_loss": "%.4f", "eval_loss": "%.4f", "tokens_per_s": "%.1f"}
+
+
+def runs_frame(frame: pd.DataFrame) -> None:
+    """A table about runs: headers in the user's language, losses and speeds with fixed decimals."""
+    config = {name: st.column_config.NumberColumn(t(f"runs.col.{name}"), format=FORMATS[name]) if name in FORMATS
+              else st.column_config.Column(t(f"runs.col.{name}")) for name in frame.columns}
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+
+
+def runs_table(runs: list[RunInfo]) -> None:
+    """The runs list (Runs and Home pages), states in the user's words."""
+    table = views.runs_table(runs)
+    runs_frame(table.assign(state=[t(f"job.state.{value}") for value in table["state"]]))
+
+
 def loss_chart(frame: pd.DataFrame, by_run: bool = False) -> alt.Chart:
     """Loss against step; one color per curve, or per run with validation dashed when comparing runs."""
     frame = frame.assign(series=[t(f"train.chart.{series}") for series in frame["series"]])

@@ -23,6 +23,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "home.caption": ("Build a clean fine-tuning dataset, tune, try and evaluate your own LLM — offline.",
                      "离线构建高质量微调数据集，训练、试用并评估你自己的大模型。"),
     "home.datasets": ("Datasets", "数据集"), "home.versions": ("Versions", "版本"), "home.jobs": ("Running jobs", "运行中的任务"),
+    "home.col.id": ("id", "id"), "home.col.name": ("name", "名称"), "home.col.rows": ("rows", "行数"),
+    "home.col.version": ("version", "当前版本"), "home.col.versions": ("versions", "版本数"),
+    "home.col.created": ("created", "创建时间"),
     "home.runs": ("Training runs", "训练运行"), "home.reports": ("Reports", "评估报告"),
     "home.start": ("Get started", "快速开始"),
     "home.steps": ("1. **Import** a file (JSON, JSONL, CSV, Excel, Parquet, HF datasets) — or load the sample.\n"
@@ -150,6 +153,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "export.all": ("all rows", "全部行"), "export.prepare": ("Prepare file", "生成文件"),
     "export.download": ("Download {name}", "下载 {name}"),
     # jobs
+    "jobs.col.id": ("id", "id"), "jobs.col.kind": ("kind", "类型"), "jobs.col.title": ("title", "名称"),
+    "jobs.col.state": ("state", "状态"), "jobs.col.progress": ("progress", "进度"),
+    "jobs.col.attempts": ("attempts", "尝试次数"), "jobs.col.message": ("message", "消息"),
+    "jobs.col.took": ("took", "耗时"),
     "jobs.title": ("Jobs", "任务"), "jobs.none": ("No jobs yet.", "还没有任务。"),
 }
 

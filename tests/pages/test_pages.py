@@ -154,6 +154,14 @@ def test_jobs_page_shows_a_job(app_env):
     at = page("jobs").run()
     no_errors(at)
     assert job_id in at.dataframe[0].value["id"].tolist()
+    assert at.dataframe[0].value["state"].tolist() == ["finished"]
+    for name in ("jobs", "home"):  # in Chinese: states and headers
+        zh = page(name)
+        zh.session_state["lang"] = "zh"
+        table = next(d for d in zh.run().dataframe if "state" in d.value.columns)
+        assert table.value["state"].tolist() == ["已完成"]
+        labels = {column.get("label") for column in json.loads(table.proto.columns).values()}
+        assert {"状态", "进度", "名称"} <= labels
 
 
 def test_models_page_lists_bundled_models_and_refuses_a_folder_that_is_not_a_model(app_env, tmp_path):
