@@ -23,8 +23,9 @@ head = versions[-1].number
 st.dataframe(pd.DataFrame([{
     "version": v.number, "operation": v.op, "parent": v.parent, "rows": v.rows,
     "splits": json.dumps(v.splits) if v.splits else "", "parameters": json.dumps(v.params, ensure_ascii=False)[:300],
-    "created": pd.Timestamp(v.created_at, unit="s")} for v in reversed(versions)]),
-    hide_index=True, width="stretch")
+    "created": pd.Timestamp(v.created_at, unit="s").floor("s")} for v in reversed(versions)]),
+    hide_index=True, width="stretch", column_config={name: st.column_config.Column(t(f"ds.col.{name}")) for name in (
+        "version", "operation", "parent", "rows", "splits", "parameters", "created")})
 
 st.subheader(t("ds.diff"))
 numbers = [v.number for v in versions]
@@ -35,12 +36,13 @@ if old != new:
     result = diff_tables(ws.read(ws.version(dataset_id, old)), ws.read(ws.version(dataset_id, new)), limit=200)
     cols = st.columns(4)
     for col, key in zip(cols, ("added", "removed", "changed", "unchanged")):
-        col.metric(key, f"{result.counts[key]:,}")
+        col.metric(t(f"ds.diff.{key}"), f"{result.counts[key]:,}")
     if result.columns_added or result.columns_removed:
-        st.caption(f"+ {result.columns_added}  − {result.columns_removed}")
+        st.caption(t("ds.diff.columns", added=", ".join(result.columns_added) or "–",
+                     removed=", ".join(result.columns_removed) or "–"))
     for key, table in (("added", result.added), ("removed", result.removed), ("changed", result.changed)):
         if table.num_rows:
-            st.markdown(f"**{key}**")
+            st.markdown(f"**{t(f'ds.diff.{key}')}**")
             st.dataframe(rows_frame(table), hide_index=True, width="stretch")
 
 restorable = [n for n in numbers if n != head]

@@ -132,6 +132,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ds.chars_only": ("characters only", "仅字符数"),
     "ds.full_stats": ("Full statistics as a background job", "后台计算完整统计"),
     "ds.job_started": ("Started job {id}; follow it in the sidebar.", "已启动任务 {id}，可在侧边栏查看进度。"),
+    "ds.col.version": ("version", "版本"), "ds.col.operation": ("operation", "操作"), "ds.col.parent": ("parent", "上一版本"),
+    "ds.col.rows": ("rows", "行数"), "ds.col.splits": ("splits", "划分"), "ds.col.parameters": ("parameters", "参数"),
+    "ds.col.created": ("created", "创建时间"),
+    "ds.diff.added": ("added", "新增"), "ds.diff.removed": ("removed", "删除"), "ds.diff.changed": ("changed", "修改"),
+    "ds.diff.unchanged": ("unchanged", "未变"),
+    "ds.diff.columns": ("Columns added: {added} · removed: {removed}", "新增列：{added} · 删除列：{removed}"),
     "ds.diff": ("Compare two versions", "比较两个版本"), "ds.restore": ("Restore version {n}", "恢复版本 {n}"),
     "ds.chars": ("characters", "字符"), "ds.tokens": ("tokens", "token"),
     # map

@@ -143,6 +143,9 @@ def test_versions_page_diffs_and_restores(app_env):
     at = page("versions").run()
     no_errors(at)
     assert any(m.value == "3" for m in at.metric if m.label == "removed")
+    zh = page("versions")
+    zh.session_state["lang"] = "zh"
+    assert any(m.value == "3" for m in zh.run().metric if m.label == "删除")
     at.button(key="ver_restore_button").click().run()
     assert app_env.version(version.dataset_id).rows == 37
 
