@@ -31,7 +31,8 @@ config = SplitConfig(train=train, validation=validation, test=test, seed=int(see
 preview = split_table(ws.read(version), config)
 summary = split_summary(preview, stratify)
 st.subheader(t("split.sizes"))
-st.dataframe(pd.DataFrame({"rows": summary["sizes"], "fraction": summary["fractions"]}).T, width="stretch")
+st.dataframe(pd.DataFrame({t("split.rows"): summary["sizes"], t("split.fraction"): summary["fractions"]}).T,
+             width="stretch")
 if summary.get("balance"):
     st.subheader(t("split.balance"))
     balance = pd.DataFrame(summary["balance"]).fillna(0).astype(int)

@@ -148,6 +148,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "map.preview": ("Preview of mapped rows", "映射结果预览"), "map.prompt": ("The prompt as the model sees it", "模型看到的最终提示词"),
     "map.apply": ("Apply mapping (new version)", "应用映射（生成新版本）"), "map.template": ("Chat template of", "对话模板来自"),
     # split
+    "split.rows": ("rows", "行数"), "split.fraction": ("fraction", "占比"),
     "split.title": ("Split", "划分数据集"), "split.seed": ("Seed", "随机种子"),
     "split.stratify": ("Stratify by (keep label balance)", "分层依据（保持标签比例）"),
     "split.group": ("Group by (related rows stay together)", "分组依据（相关行不拆分）"),
