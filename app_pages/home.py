@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import jobs_table, show_flash, t, workspace
+from ui.common import column_labels, jobs_table, show_flash, t, workspace
 from ui.train import runs_table
 from workbench import jobs
 from workbench.samples import load_sample
@@ -15,7 +15,7 @@ st.caption(f"📁 `{ws.root}`")
 
 datasets = ws.datasets()
 recent = jobs.list_jobs(ws, limit=10)
-runs, reports = ws.runs(), ws.reports()
+runs, reports = list_runs(ws), ws.reports()
 cols = st.columns(5)
 cols[0].metric(t("home.datasets"), len(datasets))
 cols[1].metric(t("home.versions"), sum(d.versions for d in datasets))
@@ -39,8 +39,7 @@ if datasets:
     st.dataframe(pd.DataFrame([{"id": d.id, "name": d.name, "rows": d.rows, "version": d.head,
                                 "versions": d.versions, "created": pd.Timestamp(d.created_at, unit="s").floor("s")}
                                for d in datasets]), hide_index=True, width="stretch",
-                 column_config={name: st.column_config.Column(t(f"home.col.{name}"))
-                                for name in ("id", "name", "rows", "version", "versions", "created")})
+                 column_config=column_labels("home.col", ("id", "name", "rows", "version", "versions", "created")))
 else:
     st.info(t("home.no_datasets"))
 
@@ -54,6 +53,6 @@ with left:
 with right:
     st.subheader(t("home.runs"))
     if runs:
-        runs_table(list_runs(ws)[:10])
+        runs_table(runs[:10])
     else:
         st.caption(t("home.no_runs"))

@@ -10,7 +10,9 @@ from workbench.train.runs import list_runs
 ws = workspace()
 st.title(t("runs.title"))
 st.caption(t("runs.caption"))
-def state(run) -> str:
+
+
+def run_label(run) -> str:
     return f"{run.name} · {t(f'job.state.{run.state}')}"
 
 
@@ -23,7 +25,7 @@ def runs_view() -> None:
     by_id = {run.id: run for run in runs}
     runs_table(runs)
     chosen = st.multiselect(t("runs.compare"), list(by_id), default=list(by_id)[:2], key="runs_compare",
-                            format_func=lambda i: state(by_id[i]))
+                            format_func=lambda i: run_label(by_id[i]))
     selected = [by_id[i] for i in chosen if i in by_id]
     if selected:
         left, right = st.columns([3, 2])
@@ -49,7 +51,7 @@ def runs_view() -> None:
 
     st.subheader(t("runs.details"))
     run = by_id[st.selectbox(t("runs.details"), list(by_id), key="runs_detail", label_visibility="collapsed",
-                             format_func=lambda i: state(by_id[i]))]
+                             format_func=lambda i: run_label(by_id[i]))]
     outputs = views.run_outputs(run)
     cols = st.columns(3)
     cols[0].caption(t("runs.folder"))

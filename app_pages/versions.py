@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from ui.common import rows_frame, t, workspace
+from ui.common import column_labels, rows_frame, t, workspace
 from workbench.data.diff import diff_tables
 from workbench.workspace import StaleVersionError
 
@@ -24,8 +24,8 @@ st.dataframe(pd.DataFrame([{
     "version": v.number, "operation": v.op, "parent": v.parent, "rows": v.rows,
     "splits": json.dumps(v.splits) if v.splits else "", "parameters": json.dumps(v.params, ensure_ascii=False)[:300],
     "created": pd.Timestamp(v.created_at, unit="s").floor("s")} for v in reversed(versions)]),
-    hide_index=True, width="stretch", column_config={name: st.column_config.Column(t(f"ds.col.{name}")) for name in (
-        "version", "operation", "parent", "rows", "splits", "parameters", "created")})
+    hide_index=True, width="stretch", column_config=column_labels(
+        "ds.col", ("version", "operation", "parent", "rows", "splits", "parameters", "created")))
 
 st.subheader(t("ds.diff"))
 numbers = [v.number for v in versions]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -89,16 +90,24 @@ def rows_frame(table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=pd.ArrowDtype) if table.num_rows else table.to_pandas()
 
 
+def column_labels(prefix: str, names, kinds: dict | None = None) -> dict:
+    """An st.dataframe column_config heading each column t(f"{prefix}.{name}"); `kinds` gives a column its type
+    (a column_config class, or a functools.partial of one, called with the label)."""
+    kinds = kinds or {}
+    return {name: kinds.get(name, st.column_config.Column)(t(f"{prefix}.{name}")) for name in names}
+
+
 def jobs_table(infos, columns: tuple[str, ...]) -> None:
     """A table of jobs: states and headers in the user's language, progress as a bar."""
     values = {"id": lambda j: j.id, "kind": lambda j: j.kind, "title": lambda j: j.title,
               "state": lambda j: t(f"job.state.{j.state}"), "progress": lambda j: j.fraction,
               "attempts": lambda j: j.attempts, "message": lambda j: j.message,
-              "took": lambda j: duration((j.finished_at or j.heartbeat or j.created_at) - (j.started_at or j.created_at))}
-    config = {name: st.column_config.Column(t(f"jobs.col.{name}")) for name in columns}
-    config["progress"] = st.column_config.ProgressColumn(t("jobs.col.progress"), min_value=0, max_value=1)
+              "took": lambda j: duration((j.finished_at or j.heartbeat or j.created_at)
+                                         - (j.started_at or j.created_at))}
+    progress = partial(st.column_config.ProgressColumn, min_value=0, max_value=1)
     st.dataframe(pd.DataFrame([{name: values[name](j) for name in columns} for j in infos], columns=list(columns)),
-                 hide_index=True, width="stretch", column_config=config)
+                 hide_index=True, width="stretch",
+                 column_config=column_labels("jobs.col", columns, {"progress": progress}))
 
 
 def job_card(info, show_log: bool = True, where: str = "side") -> None:

@@ -1,11 +1,13 @@
 """Shared pieces of the Train and Runs pages: knob widgets, loss charts, the live view of one run."""
 from __future__ import annotations
 
+from functools import partial
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui.common import job_card, t, workspace
+from ui.common import column_labels, job_card, t, workspace
 from workbench import jobs
 from workbench.i18n import duration
 from workbench.train import views
@@ -31,9 +33,9 @@ FORMATS = {"train_loss": "%.4f", "eval_loss": "%.4f", "tokens_per_s": "%.1f"}
 
 def runs_frame(frame: pd.DataFrame) -> None:
     """A table about runs: headers in the user's language, losses and speeds with fixed decimals."""
-    config = {name: st.column_config.NumberColumn(t(f"runs.col.{name}"), format=FORMATS[name]) if name in FORMATS
-              else st.column_config.Column(t(f"runs.col.{name}")) for name in frame.columns}
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    numbers = {name: partial(st.column_config.NumberColumn, format=number) for name, number in FORMATS.items()}
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config=column_labels("runs.col", frame.columns, numbers))
 
 
 def runs_table(runs: list[RunInfo]) -> None:

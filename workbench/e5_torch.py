@@ -221,9 +221,8 @@ class E5Torch:
         softmax's three plus two conversions to and from fp32 (the denominators are summed in fp32 inside the
         product). Scores of this encoder stay far inside exp's range; a batch where one does not (a row sum outside
         2^-100..2^100, where precision or the products' range would suffer) is recomputed with each row's maximum
-        subtracted first. Measured at these sizes (L ~ 30, 12
-        heads of 32): torch's scaled_dot_product_attention took 25% of a bf16 pass, softmax in fp32 with
-        conversions 15%, this under 10%.
+        subtracted first. Measured at these sizes (L ~ 30, 12 heads of 32): torch's scaled_dot_product_attention
+        took 25% of a bf16 pass, softmax in fp32 with conversions 15%, this under 10%.
         """
         import torch
 
