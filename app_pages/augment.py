@@ -6,6 +6,7 @@ from ui.common import job_card, pick_version, t, workspace
 from workbench import jobs
 from workbench.augment import STRATEGIES, AugmentConfig, start_augment
 from workbench.augment.jobs import live_sample
+from workbench.i18n import LANGUAGES
 from workbench.llm import list_endpoints
 
 ws = workspace()
@@ -21,7 +22,8 @@ strategy = cols[0].selectbox(t("augment.strategy"), list(STRATEGIES), key="augme
 multiplier = cols[1].slider(t("augment.multiplier"), 1, 10, 2, key="augment_multiplier")
 endpoint = cols[2].selectbox(t("augment.endpoint"), [e.name for e in list_endpoints(ws)], key="augment_endpoint")
 cols = st.columns(4)
-language = cols[0].selectbox(t("augment.language"), ["auto", "zh", "en"], key="augment_language")
+language = cols[0].selectbox(t("augment.language"), ["auto", "zh", "en"], key="augment_language",
+                             format_func=lambda code: LANGUAGES.get(code) or t("augment.language.auto"))
 split = cols[1].selectbox(t("augment.split"), [None] + list(version.splits), key="augment_split",
                           format_func=lambda s: s or "–")
 max_rows = cols[2].number_input(t("augment.max_rows"), 0, version.rows, min(version.rows, 50), key="augment_max_rows")

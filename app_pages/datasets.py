@@ -1,9 +1,7 @@
 """Datasets: browse rows page by page (server-side), search, filter, edit, delete, validate, stats."""
-import altair as alt
-import pandas as pd
 import streamlit as st
 
-from ui.common import pick_version, rows_frame, saved, show_problems, t, workspace
+from ui.common import histogram_chart, length_table, pick_version, rows_frame, saved, show_problems, t, workspace
 from workbench import jobs
 from workbench.data import operations
 from workbench.data.browse import RowFilter, head, page, row_by_id
@@ -90,19 +88,17 @@ elif section == "stats":
                                 format_func=lambda m: m or t("ds.chars_only"))
     stats, sampled = sample_stats(version.path, tuple(user_columns), tokenizer_id)
     st.caption(t("ds.sampled", n=f"{sampled:,}", total=f"{version.rows:,}"))
-    st.dataframe(pd.DataFrame(summary_rows(stats)), hide_index=True, width="stretch")
+    length_table(summary_rows(stats))
     left, right = st.columns(2)
     chosen = left.selectbox(t("ds.field"), user_columns, key="ds_hist_field")
     units = ["chars"] + (["tokens"] if "_token_lengths" in stats["fields"][chosen] else [])
     unit = right.radio(t("ds.unit"), units, format_func=lambda u: t(f"ds.{u}"), horizontal=True, key="ds_unit")
-    bins = pd.DataFrame(histogram(stats["fields"][chosen]["_lengths" if unit == "chars" else "_token_lengths"]))
-    st.altair_chart(alt.Chart(bins).mark_bar().encode(
-        x=alt.X("start:Q", title=t(f"ds.{unit}")), x2="end:Q", y=alt.Y("count:Q", title=t("common.rows"))),
-        width="stretch")
+    bins = histogram(stats["fields"][chosen]["_lengths" if unit == "chars" else "_token_lengths"])
+    st.altair_chart(histogram_chart(bins, t(f"ds.{unit}"), t("common.rows")), width="stretch")
     full = operations.full_stats(ws, version)
     if full:
         st.subheader(t("ds.full_result", rows=f"{full['rows']:,}", tokenizer=full.get("tokenizer") or "–"))
-        st.dataframe(pd.DataFrame(summary_rows(full["stats"])), hide_index=True, width="stretch")
+        length_table(summary_rows(full["stats"]))
     if st.button(t("ds.full_stats"), key="ds_full_stats"):
         job_id = jobs.start(ws, "stats", {"ref": version.ref, "tokenizer": tokenizer_id}, f"stats {version.ref}")
         st.success(t("ds.job_started", id=job_id))

@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui.common import job_card, pick_version, rows_frame, saved, t, workspace
+from ui.common import histogram_chart, job_card, pick_version, rows_frame, saved, t, workspace
 from workbench import jobs
 from workbench.data.quality import FIXES
 from workbench.data.quality_fixes import (QualityOptions, apply_fix, cached_report, group_rows, leakage_rows,
@@ -117,8 +117,7 @@ with tabs[2]:
         long, unit = report.too_long, t(f"quality.{report.too_long['unit']}")
         st.caption(t("quality.too_long_help", count=f"{len(long['ids']):,}", max=f"{long['max']:,}", unit=unit,
                      longest=f"{long['longest']:,}"))
-        bars = alt.Chart(pd.DataFrame(long["histogram"])).mark_bar().encode(
-            x=alt.X("start:Q", title=unit), x2="end:Q", y=alt.Y("count:Q", title=t("quality.count")), y2=alt.datum(0))
+        bars = histogram_chart(long["histogram"], unit, t("quality.count"))
         limit = alt.Chart(pd.DataFrame({"max": [long["max"]]})).mark_rule(color="red").encode(x="max:Q")
         st.altair_chart(bars + limit, width="stretch")
         st.dataframe(pd.DataFrame({"_id": long["ids"], "length": long["lengths"]}), hide_index=True, height=220)

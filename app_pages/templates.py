@@ -5,6 +5,7 @@ import streamlit as st
 from ui.common import lang, pick_version, saved, show_flash, t, workspace
 from ui.templates import show_error, show_template, variable_inputs
 from workbench.data.browse import head
+from workbench.i18n import LANGUAGES
 from workbench.templates import (CATEGORIES, TemplateError, apply_template, create_template, delete_template,
                                  duplicate_template, get_template, list_templates, preview_rows, save_template,
                                  template_versions, variables_of)
@@ -113,7 +114,7 @@ def create(template) -> None:
     category = left.selectbox(t("templates.category"), CATEGORIES, index=CATEGORIES.index("instruction"),
                               format_func=lambda c: t(f"templates.cat.{c}"), key="tpl_new_category")
     language = right.selectbox(t("templates.language"), ("zh", "en"), index=0 if lang() == "zh" else 1,
-                               key="tpl_new_language")
+                               format_func=LANGUAGES.get, key="tpl_new_language")
     text = st.text_area(t("templates.new_text", value="{{ name }}", optional="{% if name %}…{% endif %}"),
                         key="tpl_new_text", height=160)
     if st.button(t("templates.create"), type="primary", key="tpl_create"):
@@ -132,14 +133,14 @@ left, middle, right = st.columns([2, 1, 2])
 category = left.selectbox(t("templates.category"), ["", *CATEGORIES], key="tpl_category",
                           format_func=lambda c: t(f"templates.cat.{c}") if c else t("templates.all"))
 language = middle.selectbox(t("templates.language"), ["", "zh", "en"], key="tpl_lang",
-                            format_func=lambda code: code or t("templates.all"))
+                            format_func=lambda code: LANGUAGES.get(code) or t("templates.all"))
 query = right.text_input(t("templates.search"), key="tpl_search")
 templates = {x.id: x for x in list_templates(ws, category or None, language or None, query)}
 if not templates:
     st.info(t("templates.none"))
     st.stop()
-if st.session_state.get("tpl_pick") not in templates:
-    st.session_state.pop("tpl_pick", None)
+if st.session_state.get("tpl_pick") not in templates:  # first pick: a template in the user's language
+    st.session_state["tpl_pick"] = next((x.id for x in templates.values() if x.language == lang()), next(iter(templates)))
 label = {x.id: f"{'🧩' if x.source == 'user' else '📝'} {x.title(lang())} · {t(f'templates.cat.{x.category}')} · "
                f"{x.language} · {x.id}" for x in templates.values()}
 left, right = st.columns([4, 1])

@@ -321,3 +321,22 @@ def test_model_spec_is_frozen():
     assert isinstance(spec, ModelSpec)
     with pytest.raises(Exception):
         spec.id = "other"
+
+
+def test_a_run_lists_its_base_models_languages_and_license_through_continued_runs(ws):
+    from workbench.train.config import TrainConfig
+    from workbench.train.runs import create_run, finish_run
+
+    first = create_run(ws, TrainConfig(dataset="d"), "d", 1, models.SMOLLM2_ID)
+    second = create_run(ws, TrainConfig(dataset="d"), "d", 1, f"run-{first.id}")
+    elsewhere = create_run(ws, TrainConfig(dataset="d"), "d", 1, "/no/such/folder")
+    for run in (first, second, elsewhere):
+        finish_run(ws, run.id, "succeeded")
+    listed = {spec.id: spec for spec in models.list_models(ws)}
+    smollm2 = listed[models.SMOLLM2_ID]
+    for run in (first, second):
+        assert (listed[f"run-{run.id}"].languages, listed[f"run-{run.id}"].license) == ("English", "Apache-2.0")
+    assert listed[f"run-{elsewhere.id}"].license == models.UNKNOWN_BASE
+    assert (smollm2.languages, smollm2.license) == ("English", "Apache-2.0")
+    assert [spec.id for spec in models.list_models(ws) if spec.kind == "run"] == \
+        [f"run-{run.id}" for run in (elsewhere, second, first)]  # newest first, as the Runs page lists them

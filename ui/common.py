@@ -97,6 +97,23 @@ def column_labels(prefix: str, names, kinds: dict | None = None) -> dict:
     return {name: kinds.get(name, st.column_config.Column)(t(f"{prefix}.{name}")) for name in names}
 
 
+def length_table(rows: list[dict]) -> None:
+    """Length statistics (`workbench.data.stats.summary_rows`): headers and units in the user's language."""
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["unit"] = [t(f"ds.{unit}") for unit in frame["unit"]]
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=column_labels("ds.col", frame.columns))
+
+
+def histogram_chart(bins, x_title: str, y_title: str):
+    """Bars over pre-counted bins (rows with start, end, count), each from 0 up to its count."""
+    import altair as alt
+
+    return alt.Chart(pd.DataFrame(bins)).mark_bar().encode(
+        x=alt.X("start:Q", bin="binned", title=x_title), x2="end:Q", y=alt.Y("count:Q", title=y_title),
+        tooltip=["start:Q", "end:Q", "count:Q"])
+
+
 def jobs_table(infos, columns: tuple[str, ...]) -> None:
     """A table of jobs: states and headers in the user's language, progress as a bar."""
     values = {"id": lambda j: j.id, "kind": lambda j: j.kind, "title": lambda j: j.title,

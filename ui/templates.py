@@ -19,7 +19,7 @@ def show_template(template) -> None:
     if template.output == "json":
         st.caption(t("templates.json_output"))
     if template.variables:
-        st.dataframe(pd.DataFrame([{"variable": v.name, t("templates.required"): v.required,
+        st.dataframe(pd.DataFrame([{t("templates.variable"): v.name, t("templates.required"): v.required,
                                     t("templates.default"): v.default, t("templates.description"): v.description}
                                    for v in template.variables]), hide_index=True, width="stretch")
     st.code(template.text, language=None)

@@ -140,6 +140,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ds.diff.columns": ("Columns added: {added} · removed: {removed}", "新增列：{added} · 删除列：{removed}"),
     "ds.diff": ("Compare two versions", "比较两个版本"), "ds.restore": ("Restore version {n}", "恢复版本 {n}"),
     "ds.chars": ("characters", "字符"), "ds.tokens": ("tokens", "token"),
+    "ds.col.field": ("field", "字段"), "ds.col.unit": ("unit", "单位"), "ds.col.count": ("rows", "行数"),
+    "ds.col.empty": ("empty", "空值"), "ds.col.mean": ("mean", "平均"), "ds.col.p50": ("median", "中位数"),
+    "ds.col.p90": ("p90", "p90"), "ds.col.p99": ("p99", "p99"), "ds.col.max": ("longest", "最长"),
     # map
     "map.title": ("Map fields", "字段映射"), "map.none": ("(none)", "（不映射）"),
     "map.constant": ("…or fixed text for {field}", "……或为 {field} 使用固定文本"),

@@ -29,6 +29,7 @@ __all__ = ["ModelSpec", "ModelError", "list_models", "register_local", "unregist
 
 Kind = Literal["bundled", "local", "hub", "run"]
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+UNKNOWN_BASE = "see the base model's card"
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model.safetensors.index.json")
 
 
@@ -56,7 +57,7 @@ def list_models(ws=None) -> list[ModelSpec]:
     specs = [_smollm2_spec(), _qwen_spec(ws)]
     if ws is not None:
         specs += [_local_spec(entry) for entry in _read_registry(ws)]
-        specs += _run_specs(ws)
+        specs += _run_specs(ws, {spec.id: spec for spec in specs})
     return specs
 
 
@@ -83,18 +84,22 @@ def _qwen_spec(ws) -> ModelSpec:
                      "none stated by the package (upstream Apache-2.0)", notes, available)
 
 
-def _run_specs(ws) -> list[ModelSpec]:
-    """Hook for training: every succeeded run with a folder is a model (an adapter on `base_model`)."""
+def _run_specs(ws, bases: dict[str, ModelSpec]) -> list[ModelSpec]:
+    """Hook for training: every succeeded run with a folder is a model (an adapter on `base_model`). Its
+    languages and license are its base model's, followed through runs continued from runs (oldest first)."""
     specs = []
-    for run in ws.runs():
+    for run in reversed(ws.runs()):  # oldest first, so a continued run finds the run it continues
         folder = Path(run["folder"]) if run.get("folder") else None
         if run.get("state") != "succeeded" or folder is None:
             continue
         folder = folder if folder.is_absolute() else ws.root / folder
-        specs.append(ModelSpec(
-            f"run-{run['id']}", run["name"], "run", str(folder), None, "as its base model",
-            "as its base model", f"tuned from {run.get('base_model')} / 基于 {run.get('base_model')} 微调",
-            folder.is_dir(), run.get("base_model")))
+        base = bases.get(run.get("base_model"))
+        spec = ModelSpec(
+            f"run-{run['id']}", run["name"], "run", str(folder), None, base.languages if base else UNKNOWN_BASE,
+            base.license if base else UNKNOWN_BASE, f"tuned from {run.get('base_model')} / 基于 {run.get('base_model')} 微调",
+            folder.is_dir(), run.get("base_model"))
+        bases[spec.id] = spec
+        specs.insert(0, spec)
     return specs
 
 

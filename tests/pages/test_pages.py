@@ -92,8 +92,15 @@ def test_datasets_page_checks_problems_and_shows_length_statistics(app_env):
     at.radio(key="ds_section").set_value("stats").run()
     no_errors(at)
     table = at.dataframe[0].value
-    assert set(table["field"]) == {"instruction", "output"} and set(table["unit"]) == {"chars"}
+    assert set(table["field"]) == {"instruction", "output"} and set(table["unit"]) == {"characters"}
     assert table.set_index("field").loc["instruction", "max"] == 1
+    chart = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert chart["encoding"]["x"]["bin"] == "binned"  # bars rise from 0 to each bin's count (not ticks at the count)
+    zh = page("datasets")
+    zh.session_state["lang"], zh.session_state["ds_section"] = "zh", "stats"
+    zh.run()
+    labels = {column.get("label") for column in json.loads(zh.dataframe[0].proto.columns).values()}
+    assert {"字段", "单位", "行数", "中位数", "最长"} <= labels and set(zh.dataframe[0].value["unit"]) == {"字符"}
     at.button(key="ds_full_stats").click().run()
     job = jobs.list_jobs(app_env)[0]
     assert jobs.wait(app_env, job.id).state == "succeeded"

@@ -34,6 +34,16 @@ def test_browse_filters_the_library_and_shows_a_rendered_example(app_env):
     assert not at.error
 
 
+def test_the_first_template_shown_is_in_the_users_language(app_env):
+    from workbench.templates import get_template
+
+    for language in ("zh", "en"):
+        at = page("templates")
+        at.session_state["lang"] = language
+        first = at.run().selectbox(key="tpl_pick").value
+        assert get_template(app_env, first).language == language
+
+
 def test_live_preview_on_sample_rows_then_apply_writes_a_version(app_env):
     version = sample(app_env)
     at = pick(page("templates").run(), "classify_text_zh", "instruction")

@@ -14,6 +14,7 @@ STRINGS = {
     "augment.multiplier": ("New rows per row (×)", "每行生成数（×）"),
     "augment.endpoint": ("LLM endpoint", "模型接口"),
     "augment.language": ("Prompt language", "提示词语言"),
+    "augment.language.auto": ("each row's own language", "按每行语言自动选择"),
     "augment.style": ("Target style", "目标风格"), "augment.domain": ("Topic (optional)", "主题（可选）"),
     "augment.split": ("Only this split", "仅此划分"), "augment.max_rows": ("Only the first N rows (0 = all)", "仅前 N 行（0 = 全部）"),
     "augment.controls": ("Quality controls", "质量控制"),
