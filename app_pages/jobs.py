@@ -15,7 +15,7 @@ def job_list() -> None:
         st.info(t("jobs.none"))
         return
     jobs_table(all_jobs, ("id", "kind", "title", "state", "progress", "attempts", "message", "took"))
-    chosen = st.selectbox("id", [j.id for j in all_jobs], key="jobs_selected")
+    chosen = st.selectbox(t("jobs.col.id"), [j.id for j in all_jobs], key="jobs_selected")
     job_card(jobs.get(ws, chosen), where="page")
 
 

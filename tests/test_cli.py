@@ -50,8 +50,10 @@ def test_bad_file_exits_2_with_a_located_message(tmp_path):
     bad.write_text('{"instruction": "a", "output": "b"}\n{"instruction": oops}\n', encoding="utf-8")
     result = cli(tmp_path / "ws", "import", str(bad), check=False)
     assert result.returncode == 2
-    assert "bad.jsonl:2" in result.stdout
+    assert "bad.jsonl:2" in result.stdout and "--drop-bad" in result.stdout
     assert cli(tmp_path / "ws", "datasets").stdout.strip() == ""
+    zh = cli(tmp_path / "ws", "--lang", "zh", "import", str(bad), check=False).stdout  # in the user's language
+    assert "1 行无法读取" in zh and "错误: bad.jsonl:2" in zh and "未导入" in zh
     ok = cli(tmp_path / "ws", "import", str(bad), "--drop-bad")
     assert "imported 1 rows" in ok.stdout
 

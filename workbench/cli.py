@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from .i18n import t
 from .llm.types import LLMError
 from .model_convert import ModelError
 from .problems import ReadError
@@ -30,7 +31,7 @@ def _workspace(args):
 
 def _print_problems(problems, lang: str, limit: int = 50) -> None:
     for problem in problems[:limit]:
-        print(f"  {problem.severity}: {problem.located(lang)}")
+        print(f"  {t(f'problem.{problem.severity}', lang)}: {problem.located(lang)}")
     if len(problems) > limit:
         print(f"  ... {len(problems) - limit} more")
 
@@ -41,17 +42,15 @@ def cmd_import(args, ws) -> int:
 
     options = ReadOptions(format=args.format, encoding=args.encoding, sheet=args.sheet)
     staged = stage_file(ws, args.file, options, display_name=Path(args.file).name)
-    print(f"read {staged.rows} rows from {staged.source} ({staged.info.get('format')}, "
-          f"{staged.info.get('encoding')}); {len(staged.error_rows)} rows with errors, "
-          f"{staged.lines_skipped} unreadable lines")
+    print(t("import.cli_read", args.lang, rows=staged.rows, source=staged.source, format=staged.info.get("format"),
+            encoding=staged.info.get("encoding"), bad=len(staged.error_rows), skipped=staged.lines_skipped))
     _print_problems(staged.problems, args.lang)
     if (staged.error_rows or staged.lines_skipped) and not args.drop_bad and not args.keep_bad:
-        print("not imported: fix the file, or pass --drop-bad (drop rows with errors and unreadable lines) "
-              "or --keep-bad (keep rows with errors; unreadable lines are still left out)")
+        print(t("import.cli_refused", args.lang))
         discard_staged(ws, staged.id)
         return EXIT_USER_ERROR
     version = commit_staged(ws, staged.id, args.name or Path(args.file).stem, drop_error_rows=args.drop_bad)
-    print(f"imported {version.rows} rows as {version.ref}")
+    print(t("import.cli_done", args.lang, rows=version.rows, ref=version.ref))
     return 0
 
 

@@ -63,6 +63,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "import.skipped": ("{count} source lines could not be read (see the table) and will not be imported; "
                        "fix the file and check it again if you need them.",
                        "有 {count} 行源数据无法读取（见下表），不会被导入；如需保留，请修正文件后重新检查。"),
+    "import.cli_read": ("read {rows} rows from {source} ({format}, {encoding}); {bad} rows with errors, "
+                        "{skipped} unreadable lines",
+                        "从 {source} 读取 {rows} 行（{format}，{encoding}）；{bad} 行有错误，{skipped} 行无法读取"),
+    "import.cli_refused": ("not imported: fix the file, or pass --drop-bad (drop rows with errors and unreadable lines) "
+                           "or --keep-bad (keep rows with errors; unreadable lines are still left out)",
+                           "未导入：请修正文件，或加 --drop-bad（丢弃有错误的行和无法读取的行）"
+                           "或 --keep-bad（保留有错误的行；无法读取的行仍会被丢弃）"),
+    "problem.error": ("error", "错误"), "problem.warning": ("warning", "警告"),
+    "import.cli_done": ("imported {rows} rows as {ref}", "已导入 {rows} 行，版本 {ref}"),
     "ds.sampled": ("Quick statistics over the first {n} of {total} rows; run the full pass as a job below.",
                    "快速统计：前 {n} 行（共 {total} 行）；完整统计请在下方作为后台任务运行。"),
     "ds.unit": ("Unit", "单位"), "ds.zero_none": ("0 = no limit", "0 = 不限"), "ds.section": ("Section", "栏目"),
