@@ -54,8 +54,8 @@ def loss_chart(frame: pd.DataFrame, by_run: bool = False) -> alt.Chart:
         y=alt.Y("loss:Q", title=t("train.chart.loss"), scale=alt.Scale(zero=False)),
         color=color, tooltip=["run", "series", "step", "loss"] if by_run else ["series", "step", "loss"])
     if by_run:
-        chart = chart.encode(strokeDash=alt.StrokeDash("series:N", title=None, legend=alt.Legend(orient="bottom")),
-                             detail="series:N")
+        # no legend for the dashes (it drew dots): the heading above says solid = train, dashed = validation
+        chart = chart.encode(strokeDash=alt.StrokeDash("series:N", legend=None), detail="series:N")
     return chart.properties(height=300)
 
 
