@@ -29,15 +29,22 @@ STRINGS: dict[str, tuple[str, str]] = {
     "home.runs": ("Training runs", "训练运行"), "home.reports": ("Reports", "评估报告"),
     "home.start": ("Get started", "快速开始"),
     "home.steps": ("1. **Import** a file (JSON, JSONL, CSV, Excel, Parquet, HF datasets) — or load the sample.\n"
-                   "2. **Fix** the problems the validator shows, or drop those rows.\n"
+                   "2. **Clean**: fix what the validator shows; drop duplicates and train/test leakage (Quality).\n"
                    "3. **Map fields** to instruction / input / output, and preview the prompt.\n"
                    "4. **Split** into train / validation / test.\n"
-                   "5. **Export** for training (Alpaca, ShareGPT, LLaMA-Factory, HF datasets).",
+                   "5. **Train** a LoRA adapter (🚀 in the sidebar, or the Train page) and watch its curves.\n"
+                   "6. **Compare** base vs tuned on the test split (Inference, then Evaluate), and chat in the "
+                   "Playground.\n"
+                   "7. **Publish** the tuned model as an OpenAI-compatible API (Serve as API), or export the data for other "
+                   "trainers (Alpaca, ShareGPT, LLaMA-Factory, HF datasets).",
                    "1. **导入**文件（JSON、JSONL、CSV、Excel、Parquet、HF datasets），或加载示例数据。\n"
-                   "2. **修正**校验发现的问题，或删除有问题的行。\n"
+                   "2. **清洗**：修正校验发现的问题；去掉重复行和训练/测试泄漏（数据质量）。\n"
                    "3. **字段映射**到 instruction / input / output，并预览最终提示词。\n"
                    "4. **划分**训练集 / 验证集 / 测试集。\n"
-                   "5. **导出**训练格式（Alpaca、ShareGPT、LLaMA-Factory、HF datasets）。"),
+                   "5. **训练** LoRA 适配器（侧边栏的 🚀，或训练页面），查看损失曲线。\n"
+                   "6. **对比**基础模型与微调模型在测试集上的表现（批量推理，再评估），并在对话试用中聊一聊。\n"
+                   "7. **发布**微调模型为 OpenAI 兼容 API（发布 API），或导出数据给其他训练工具"
+                   "（Alpaca、ShareGPT、LLaMA-Factory、HF datasets）。"),
     "home.sample": ("Load the sample dataset", "加载示例数据集"),
     "home.sample_done": ("Loaded the sample as {ref}. Next: map its fields.", "示例数据已加载为 {ref}。下一步：字段映射。"),
     "home.no_datasets": ("No dataset yet: import a file or load the sample.", "还没有数据集：导入文件或加载示例数据。"),
