@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from ui.common import column_labels, rows_frame, t, workspace
+from ui.common import column_labels, no_datasets_yet, rows_frame, t, workspace
 from workbench.data.diff import diff_tables
 from workbench.workspace import StaleVersionError
 
@@ -12,7 +12,7 @@ ws = workspace()
 st.title(t("ds.versions"))
 datasets = ws.datasets()
 if not datasets:
-    st.info(t("common.pick_dataset"))
+    no_datasets_yet()
     st.stop()
 ids = [d.id for d in datasets]
 current = st.session_state.get("current_dataset")

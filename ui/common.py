@@ -60,13 +60,20 @@ def show_flash() -> None:
             st.page_link(next_page[0], label=next_page[1])
 
 
+def no_datasets_yet() -> None:
+    """An empty workspace: say so, with the ways to get a dataset."""
+    st.info(t("common.pick_dataset"))
+    st.page_link("app_pages/import_data.py", label=t("nav.import"), icon="📥")
+    st.page_link("app_pages/home.py", label=t("common.sample_on_home"), icon="🏠")
+
+
 def pick_version(key: str, label_suffix: str = ""):
     """Dataset + version selectors; returns the VersionInfo (None when the workspace is empty)."""
     show_flash()
     ws = workspace()
     datasets = ws.datasets()
     if not datasets:
-        st.info(t("common.pick_dataset"))
+        no_datasets_yet()
         return None
     ids = [d.id for d in datasets]
     default = ids.index(st.session_state["current_dataset"]) if st.session_state.get("current_dataset") in ids else 0

@@ -56,6 +56,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "common.stale": ("Someone saved a newer version meanwhile. Reload the page to see it, then apply your change again.",
                      "期间已有人保存了更新的版本。请刷新页面后重新修改。"),
     "common.pick_dataset": ("Import a dataset first.", "请先导入数据集。"),
+    "common.sample_on_home": ("…or load the sample dataset (Home)", "……或加载示例数据集（首页）"),
     "common.saved_version": ("Saved {ref}.", "已保存 {ref}。"),
     "common.problems": ("Problems", "问题"), "common.no_problems": ("No problems found.", "未发现问题。"),
     # import

@@ -20,6 +20,15 @@ def test_app_opens_on_home_with_navigation(app_env):
     assert any("Workbench" in t.value for t in at.title)
 
 
+def test_pages_that_need_a_dataset_point_an_empty_workspace_to_import_and_the_sample(app_env):
+    for name in ("datasets", "versions", "split", "export", "quality", "augment", "train", "inference"):
+        at = page(name).run()
+        no_errors(at)
+        assert any(i.value == "Import a dataset first." for i in at.info), name
+        links = {link.proto.page for link in at.get("page_link")}  # url paths: the Import page and Home
+        assert {"import", ""} <= links, (name, links)
+
+
 def test_home_loads_the_sample_in_one_click(app_env):
     at = page("home").run()
     no_errors(at)
