@@ -93,11 +93,11 @@ def _run_specs(ws, bases: dict[str, ModelSpec]) -> list[ModelSpec]:
         if run.get("state") != "succeeded" or folder is None:
             continue
         folder = folder if folder.is_absolute() else ws.root / folder
-        base = bases.get(run.get("base_model"))
-        spec = ModelSpec(
-            f"run-{run['id']}", run["name"], "run", str(folder), None, base.languages if base else UNKNOWN_BASE,
-            base.license if base else UNKNOWN_BASE, f"tuned from {run.get('base_model')} / 基于 {run.get('base_model')} 微调",
-            folder.is_dir(), run.get("base_model"))
+        base_id = run.get("base_model")
+        base = bases.get(base_id)
+        spec = ModelSpec(f"run-{run['id']}", run["name"], "run", str(folder), None,
+                         base.languages if base else UNKNOWN_BASE, base.license if base else UNKNOWN_BASE,
+                         f"tuned from {base_id} / 基于 {base_id} 微调", folder.is_dir(), base_id)
         bases[spec.id] = spec
         specs.insert(0, spec)
     return specs
