@@ -2,10 +2,10 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import job_card, pick_version, t, workspace
+from ui.common import column_labels, job_card, model_name, pick_version, t, workspace
 from workbench import jobs
 from workbench.augment import STRATEGIES, AugmentConfig, start_augment
-from workbench.augment.jobs import live_sample
+from workbench.augment.jobs import live_sample, losses
 from workbench.i18n import LANGUAGES
 from workbench.llm import list_endpoints
 
@@ -20,7 +20,8 @@ cols = st.columns(3)
 strategy = cols[0].selectbox(t("augment.strategy"), list(STRATEGIES), key="augment_strategy",
                              format_func=lambda s: t(f"augment.strategy.{s}"))
 multiplier = cols[1].slider(t("augment.multiplier"), 1, 10, 2, key="augment_multiplier")
-endpoint = cols[2].selectbox(t("augment.endpoint"), [e.name for e in list_endpoints(ws)], key="augment_endpoint")
+endpoint = cols[2].selectbox(t("augment.endpoint"), [e.name for e in list_endpoints(ws)], key="augment_endpoint",
+                             format_func=model_name(ws))
 cols = st.columns(4)
 language = cols[0].selectbox(t("augment.language"), ["auto", "zh", "en"], key="augment_language",
                              format_func=lambda code: LANGUAGES.get(code) or t("augment.language.auto"))
@@ -58,15 +59,20 @@ def progress() -> None:
     sample = live_sample(ws, info.id)
     if sample:
         st.caption(t("augment.sample"))
-        st.dataframe(pd.DataFrame(sample), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(sample), hide_index=True, width="stretch",
+                     column_config=column_labels("augment.col", ("row", "ok", "text"),
+                                                 {"ok": st.column_config.CheckboxColumn}))
     if info.state == "succeeded":
         result = info.result
-        dropped = ", ".join(f"{k} {v}" for k, v in result["dropped"].items() if v) or "–"
+        lost = losses(result)
+        dropped = t("common.list_sep").join(t(f"augment.lost.{k}", n=n) for k, n in lost.items()) or "–"
         if result.get("ref"):
             st.success(t("augment.done", ref=result["ref"], added=result["added"], generated=result["generated"],
                          dropped=dropped))
         else:
             st.warning(t("augment.none_kept", dropped=dropped))
+            if lost.get("unparsable"):
+                st.info(t("augment.unparsable_hint"))
 
 
 if st.session_state.get("augment_job"):

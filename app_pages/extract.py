@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import job_card, show_flash, show_problems, t, workspace
+from ui.common import column_labels, job_card, model_name, show_flash, show_problems, t, workspace
 from workbench import jobs
 from workbench.extract import Pasted, Rule, chunk_documents, read_sources
 from workbench.extract.chunk import ChunkConfig
@@ -52,8 +52,10 @@ if cols[2].button(t("extract.show_chunks"), key="extract_show_chunks", disabled=
     docs = documents()
     chunks = chunk_documents(docs, ChunkConfig(size=int(size), overlap=min(int(overlap), int(size) // 2)))
     st.caption(t("extract.chunks", count=len(chunks)))
-    st.dataframe(pd.DataFrame([{"document": c.document_id, "section": c.heading_path, "start": c.start,
-                                "end": c.end, "text": c.text} for c in chunks]), hide_index=True, width="stretch")
+    table = [{"document": c.document_id, "section": c.heading_path, "start": c.start, "end": c.end, "text": c.text}
+             for c in chunks]
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch",
+                 column_config=column_labels("extract.chunk", ("document", "section", "start", "end", "text")))
 
 mode = st.radio(t("extract.mode"), ["rules", "llm"], format_func=lambda m: t(f"extract.mode.{m}"),
                 horizontal=True, key="extract_mode")
@@ -79,7 +81,7 @@ if mode == "rules":
 else:
     endpoints = [e.name for e in list_endpoints(ws)]
     cols = st.columns(3)
-    endpoint = cols[0].selectbox(t("extract.endpoint"), endpoints, key="extract_endpoint")
+    endpoint = cols[0].selectbox(t("extract.endpoint"), endpoints, key="extract_endpoint", format_func=model_name(ws))
     per_chunk = cols[1].number_input(t("extract.per_chunk"), 1, 20, 3, key="extract_per_chunk")
     grounded = cols[2].selectbox(t("extract.grounded"), ["none", "similarity", "judge"],
                                  format_func=lambda g: t(f"extract.grounded.{g}"), key="extract_grounded")
@@ -136,9 +138,11 @@ if st.session_state.get("extract_candidates"):
     if rows:
         st.subheader(t("extract.review"))
         frame = pd.DataFrame(rows)[["accept", "instruction", "output", "chunk_text", "grounding"]]
+        labels = column_labels("extract.col", frame.columns)
+        if frame["grounding"].isna().all():  # rules and ungrounded LLM pairs have no score to show
+            labels["grounding"] = None
         edited = st.data_editor(frame, hide_index=True, width="stretch", key="extract_review",
-                                disabled=["chunk_text", "grounding"],
-                                column_config={"chunk_text": st.column_config.TextColumn(t("extract.span"))})
+                                disabled=["chunk_text", "grounding"], column_config=labels)
         st.caption(t("extract.review_count", accepted=int(edited["accept"].sum()), total=len(edited)))
         reviewed = [{**row, **edited.iloc[i].to_dict()} for i, row in enumerate(rows)]
         review_mode = "llm" if job_id else "rules"  # what produced these rows, not the radio above

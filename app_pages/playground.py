@@ -1,7 +1,7 @@
 """Playground: the same prompt to up to four models side by side, streamed; save an exchange as a dataset row."""
 import streamlit as st
 
-from ui.common import show_flash, t, workspace
+from ui.common import model_name, show_flash, t, workspace
 from workbench import jobs
 from workbench.llm import LLMError, backend_for, list_endpoints
 from workbench.llm.types import GenerationParams
@@ -25,9 +25,10 @@ endpoints = list(settings)
 if not endpoints:
     st.info(t("play.no_models"))
     st.stop()
+name_of = model_name(ws)
 default = [e for e in endpoints if e.startswith("local:")][:1] or endpoints[:1]
 chosen = st.multiselect(t("play.models"), endpoints, default=default, max_selections=MAX_COLUMNS,
-                        key="play_models")
+                        key="play_models", format_func=name_of, select_all=False)
 with st.expander(t("play.settings")):
     left, middle, right = st.columns(3)
     temperature = left.slider(t("play.temperature"), 0.0, 2.0, 0.0, 0.1, key="play_temperature")
@@ -58,7 +59,7 @@ for name, model in to_prepare.items():
 slots = {}
 for name, area in zip(chosen, st.columns(max(len(chosen), 1))):
     with area:
-        st.subheader(name)
+        st.subheader(name_of(name))
         column = conversations[name]
         column.system_prompt = st.text_area(t("play.system"), column.system_prompt, key=f"play_system_{name}",
                                             height=80)

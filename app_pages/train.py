@@ -85,7 +85,7 @@ with tabs[1]:
             layers = layer_names(base_model)
     targets = st.multiselect(t("train.knob.lora_targets"), [views.ALL_LINEAR] + (layers or []), [views.ALL_LINEAR],
                              key=f"train_targets_{base_model}", help=t("train.help.lora_targets"),
-                             disabled=method != "lora",
+                             disabled=method != "lora", select_all=False,
                              format_func=lambda o: t("train.all_linear") if o == views.ALL_LINEAR else o)
     st.caption(t("train.lora_off") if method != "lora" else t("train.layers_later") if layers is None else "")
 with tabs[4]:

@@ -7,8 +7,8 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from workbench import jobs
-from workbench.i18n import duration, t as translate
+from workbench import jobs, models
+from workbench.i18n import duration, in_language, t as translate
 from workbench.problems import problems_table
 from workbench.workspace import Workspace
 
@@ -29,6 +29,18 @@ def lang() -> str:
 
 def t(key: str, **values) -> str:
     return translate(key, lang(), **values)
+
+
+def model_name(ws):
+    """A picker's format_func for model ids and endpoint names: a local model or a run shows its label first
+    ("huanhuan@2 · smollm2-135m-instruct · 11-24 02:41 · local:run-…"), so a run is not a bare id."""
+    labels = {m.id: m.label for m in models.list_models(ws)}
+
+    def name(choice: str) -> str:
+        label = labels.get(choice.removeprefix("local:")) if choice else None
+        return f"{label} · {choice}" if label and label != choice else choice
+
+    return name
 
 
 def show_problems(problems, height: int = 300) -> None:
@@ -125,7 +137,7 @@ def jobs_table(infos, columns: tuple[str, ...]) -> None:
     """A table of jobs: states and headers in the user's language, progress as a bar."""
     values = {"id": lambda j: j.id, "kind": lambda j: j.kind, "title": lambda j: j.title,
               "state": lambda j: t(f"job.state.{j.state}"), "progress": lambda j: j.fraction,
-              "attempts": lambda j: j.attempts, "message": lambda j: j.message,
+              "attempts": lambda j: j.attempts, "message": lambda j: in_language(j.message, lang()),
               "took": lambda j: duration((j.finished_at or j.heartbeat or j.created_at)
                                          - (j.started_at or j.created_at))}
     progress = partial(st.column_config.ProgressColumn, min_value=0, max_value=1)
@@ -142,7 +154,7 @@ def job_card(info, show_log: bool = True, where: str = "side") -> None:
         label += f" · {fraction:.0%} · " + t("job.eta", eta=duration(info.eta_seconds))
     st.progress(fraction or 0.0, text=label)
     if info.message:
-        st.caption(info.message)
+        st.caption(in_language(info.message, lang()))
     columns = st.columns(2)
     if info.state in jobs.ACTIVE and columns[0].button(t("job.cancel"), key=f"{where}_cancel_{info.id}"):
         jobs.cancel(workspace(), info.id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import lang, t, workspace
+from ui.common import lang, model_name, t, workspace
 from workbench import jobs
 from workbench.embeddings import DEFAULT_EMBEDDER
 from workbench.evaluate.config import EvalConfig, config_errors
@@ -38,7 +38,8 @@ def judge_settings(prefix: str, mode: str = "pointwise") -> JudgeConfig | None:
     ws = workspace()
     endpoints = [e.name for e in list_endpoints(ws)]
     columns = st.columns(3 if mode == "pointwise" else 2)
-    judge = columns[0].selectbox(t("judge.knob.judge"), endpoints, key=f"{prefix}_judge", help=t("judge.help.judge"))
+    judge = columns[0].selectbox(t("judge.knob.judge"), endpoints, key=f"{prefix}_judge", help=t("judge.help.judge"),
+                                 format_func=model_name(ws))
     rubrics = rubric_options(ws, mode)
     rubric = columns[1].selectbox(t("judge.knob.rubric"), list(rubrics), format_func=rubrics.get,
                                   key=f"{prefix}_rubric", help=t("judge.help.rubric"))

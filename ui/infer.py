@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui.common import job_card, t, workspace
+from ui.common import job_card, model_name, t, workspace
 from workbench import jobs
 from workbench.infer.config import InferConfig
 from workbench.infer.results import inference_summary, read_outputs
@@ -33,13 +33,14 @@ def _arm_fields(key: str, default_label: str) -> tuple[str, str]:
 
 def arms_editor(options: list[str]) -> list[dict]:
     """One arm per chosen model, plus the prompt variants the user added; returns InferConfig arm dicts."""
+    name_of = model_name(workspace())
     chosen = st.multiselect(t("infer.knob.arms"), options, default=options[:1], key="infer_models",
-                            help=t("infer.help.arms"))
+                            help=t("infer.help.arms"), format_func=name_of)
     st.caption(t("infer.arm_caption"))
     arms = []
     for model in chosen:
         with st.container(border=True):
-            st.markdown(f"**{model}**")
+            st.markdown(f"**{name_of(model)}**")
             label, system = _arm_fields(model, model)
             arms.append({"label": label, "model": model, "system_prompt": system})
     variants: list[int] = st.session_state.setdefault("infer_variants", [])
@@ -50,7 +51,7 @@ def arms_editor(options: list[str]) -> list[dict]:
         with st.container(border=True):
             top = st.columns([3, 1])
             model = top[0].selectbox(t("infer.arm.model"), options, key=f"infer_variant_model_{number}",
-                                     help=t("infer.arm_help.model"))
+                                     help=t("infer.arm_help.model"), format_func=name_of)
             if top[1].button(t("infer.remove_arm"), key=f"infer_remove_{number}"):
                 variants.remove(number)
                 st.rerun()

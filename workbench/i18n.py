@@ -1,6 +1,10 @@
 """UI strings in Chinese and English. `t(key, lang, **values)`; unknown keys show the key itself."""
 from __future__ import annotations
 
+import re
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
 LANGUAGES = {"zh": "中文", "en": "English"}
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -52,7 +56,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "home.recent_jobs": ("Recent jobs", "最近的任务"),
     # common
     "common.dataset": ("Dataset", "数据集"), "common.version": ("Version", "版本"),
-    "common.rows": ("rows", "行"), "common.save": ("Save", "保存"),
+    "common.rows": ("rows", "行"), "common.save": ("Save", "保存"), "common.list_sep": (", ", "；"),
     "common.stale": ("Someone saved a newer version meanwhile. Reload the page to see it, then apply your change again.",
                      "期间已有人保存了更新的版本。请刷新页面后重新修改。"),
     "common.pick_dataset": ("Import a dataset first.", "请先导入数据集。"),
@@ -215,6 +219,14 @@ def t(key: str, lang: str = "zh", **values) -> str:
         return key
     text = pair[1] if lang == "zh" else pair[0]
     return text.format(**values) if values else text
+
+
+def in_language(text: str, lang: str = "zh") -> str:
+    """The user's half of a bilingual "English / 中文" message (job messages, errors); other text as it is."""
+    english, separator, chinese = text.rpartition(" / ")
+    if separator and _HAN.search(chinese) and not _HAN.search(english):
+        return chinese if lang == "zh" else english
+    return text
 
 
 def duration(seconds: float | None) -> str:

@@ -32,3 +32,22 @@ def test_style_transfer_without_a_style_is_refused_with_a_message(app_env):
     at.selectbox(key="augment_strategy").select("style_transfer").run()
     at.button(key="augment_start").click().run()
     assert at.error and "style" in at.error[0].value
+
+
+def test_answers_without_the_json_are_counted_and_explained_not_a_bare_nothing_kept(app_env, scripted):
+    scripted.replies = [answer("当然可以！这里是一些改写：皇上今天还好吗？")] * 2  # prose, not the asked-for JSON
+    save_endpoint(app_env, Endpoint("scripted", base_url=scripted.base_url, model="m", max_retries=0))
+    app_env.create_dataset("huan", pa.table({"instruction": ["皇上今日可好？", "娘娘吉祥"], "output": ["安好。", "起来吧。"]}))
+    at = page("augment").run()
+    at.selectbox(key="augment_endpoint").select("scripted")
+    at.button(key="augment_start").click().run()
+    assert jobs.wait(app_env, at.session_state["augment_job"]).state == "succeeded"
+    at.run()
+    no_errors(at)
+    assert at.warning[0].value == "Nothing was kept: 2 answers not in the asked-for JSON."
+    assert "JSON format the prompt asks for" in at.info[0].value
+    sample = at.dataframe[0]
+    assert list(sample.value["ok"]) == [True, True] and sample.value["text"][0].startswith("当然可以")
+    labels = {c.get("label") for c in json.loads(sample.proto.columns).values()}
+    assert {"Source row", "Answered", "Answer (or error)"} <= labels
+    assert app_env.datasets()[0].head == 1  # nothing saved

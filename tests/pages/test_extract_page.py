@@ -18,6 +18,8 @@ def test_rules_on_pasted_text_are_reviewed_and_only_accepted_pairs_are_saved(app
     rows = at.session_state["extract_candidates"][0]
     assert [r["instruction"] for r in rows] == ["宫中几时请安？", "谁管六宫？"]
     assert rows[0]["chunk_text"].startswith("问：宫中几时请安？")
+    review = json.loads(at.dataframe[0].proto.columns)  # rules give no grounding score: that column is hidden
+    assert review["grounding"]["hidden"] and review["accept"]["label"] == "Keep"
     at.button(key="extract_save").click().run()
     no_errors(at)
     version = app_env.datasets()[0]
@@ -71,3 +73,19 @@ def test_a_labelled_sample_gives_precision_coverage_and_what_differs(app_env):
     at.file_uploader(key="extract_sample").upload("labels.csv", b"q_text,a_text\nx,y\n", "text/csv").run()
     assert not at.metric
     assert any("no question column" in str(frame.value.values) for frame in at.dataframe)
+
+
+def test_a_chinese_user_reviews_pairs_and_chunks_under_chinese_headings(app_env, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_LANG", "zh")  # AppTest formats the choices in the test process, by this
+    at = page("extract").run()
+    at.text_area(key="extract_paste").input(FAQ).run()
+    at.button(key="extract_show_chunks").click().run()
+    no_errors(at)
+    chunks = {c.get("label") for c in json.loads(at.dataframe[0].proto.columns).values()}
+    assert {"文档", "章节", "文本"} <= chunks
+    at.button(key="extract_find").click().run()
+    no_errors(at)
+    review = {c.get("label") for c in json.loads(at.dataframe[-1].proto.columns).values()}
+    assert {"保留", "问题（instruction）", "答案（output）", "来源片段"} <= review
+    labels = [w.label for w in at.selectbox]
+    assert labels.count("模式") == 0 and "问答格式" in labels and at.radio(key="extract_mode").label == "模式"

@@ -72,3 +72,14 @@ def test_a_bad_config_shows_located_errors_and_cannot_start(app_env, tiny):
     no_errors(at)
     assert "Pick at least one model" in at.error[0].value
     assert list_inferences(app_env) == []
+
+
+def test_a_run_is_offered_by_its_dataset_base_and_time_not_a_bare_id(app_env, tiny):
+    from tests.pages.train_helpers import finished_run
+
+    run = finished_run(app_env, tiny["a"])
+    at = page("inference").run()
+    no_errors(at)
+    offered = [o for o in at.multiselect(key="infer_models").options if run.id in o]
+    assert len(offered) == 1 and offered[0].startswith(f"qa@1 · {tiny['a']} · ")
+    assert f"tiny a · {tiny['a']}" in at.multiselect(key="infer_models").options

@@ -77,6 +77,18 @@ def augment_job(ctx, params: dict) -> dict:
 
 
 def live_sample(ws, job_id: str, limit: int = 5) -> list[dict]:
-    """The last few answers of a running augment job (for the page's live view)."""
+    """The last few answers of a running augment job (for the page's live view): the source row, whether the
+    call succeeded, and its text (or error)."""
     records = list(ResultLog(ws.root / "jobs" / job_id / "results.jsonl").done().values())
-    return [{"key": r["key"], "ok": r["ok"], "text": r.get("text") or r.get("error")} for r in records[-limit:]]
+    return [{"row": r["key"].split(":", 1)[0], "ok": r["ok"], "text": r.get("text") or r.get("error")}
+            for r in records[-limit:]]
+
+
+LOSSES = ("failed_requests", "unparsable", "length", "language", "near_duplicate", "similarity")
+
+
+def losses(result: dict) -> dict[str, int]:
+    """What a finished augment job lost, and where: failed calls, answers without the asked-for JSON, then each
+    quality control's drops (only the non-zero ones, in pipeline order)."""
+    counts = {**result.get("dropped", {}), **{k: result.get(k, 0) for k in ("failed_requests", "unparsable")}}
+    return {name: counts[name] for name in LOSSES if counts.get(name)}

@@ -26,7 +26,21 @@ STRINGS = {
     "augment.length": ("Length bounds (characters)", "长度范围（字符）"),
     "augment.start": ("Start augmentation (background job)", "开始增强（后台任务）"),
     "augment.sample": ("Latest results", "最新结果"),
-    "augment.done": ("Saved {ref}: {added} new rows ({generated} generated, dropped: {dropped}).",
-                     "已保存 {ref}：新增 {added} 行（共生成 {generated} 条，丢弃：{dropped}）。"),
+    "augment.done": ("Saved {ref}: {added} new rows ({generated} generated; not kept: {dropped}).",
+                     "已保存 {ref}：新增 {added} 行（共生成 {generated} 条；未保留：{dropped}）。"),
     "augment.none_kept": ("Nothing was kept: {dropped}.", "没有保留任何结果：{dropped}。"),
+    "augment.unparsable_hint": ("The model did not answer in the JSON format the prompt asks for, which small models "
+                                "often cannot do. Pick a stronger model on the LLM endpoints page, or look at the "
+                                "answers in the table above and the job's log.",
+                                "模型没有按提示词要求的 JSON 格式作答，小模型常常做不到。请在“模型接口”页选择更强的模型，"
+                                "或查看上表中的回答和任务日志。"),
+    "augment.lost.failed_requests": ("{n} calls failed", "{n} 次调用失败"),
+    "augment.lost.unparsable": ("{n} answers not in the asked-for JSON", "{n} 条回答不是要求的 JSON 格式"),
+    "augment.lost.length": ("{n} out of the length bounds", "{n} 条超出长度范围"),
+    "augment.lost.language": ("{n} in another language", "{n} 条语言与原行不同"),
+    "augment.lost.near_duplicate": ("{n} near-duplicates", "{n} 条近似重复"),
+    "augment.lost.similarity": ("{n} outside the similarity range", "{n} 条相似度超出范围"),
+    "augment.col.row": ("Source row", "原行"),
+    "augment.col.ok": ("Answered", "成功"),
+    "augment.col.text": ("Answer (or error)", "回答（或错误）"),
 }
