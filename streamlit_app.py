@@ -3,7 +3,7 @@ import os
 
 import streamlit as st
 
-from ui.common import job_card, lang, t, workspace
+from ui.common import job_card, lang, model_name, t, workspace
 from workbench import jobs
 from workbench.i18n import LANGUAGES
 from workbench.models import list_models
@@ -43,7 +43,7 @@ def quick_launch() -> None:
             dataset = st.selectbox(t("common.dataset"), list(datasets), key="quick_dataset",
                                    format_func=lambda d: f"{datasets[d].name}@{datasets[d].head}")
             model = st.selectbox(t("train.knob.base_model"), [m.id for m in list_models(ws) if m.available],
-                                 key="quick_model")
+                                 key="quick_model", format_func=model_name(ws))
             preset = st.selectbox(t("train.preset"), list(PRESETS), key="quick_preset",
                                   format_func=lambda p: t(f"train.preset.{p}"))
             submitted = st.form_submit_button(t("quick.start"), type="primary", disabled=not model, key="quick_start")

@@ -1,7 +1,7 @@
 """Datasets: browse rows page by page (server-side), search, filter, edit, delete, validate, stats."""
 import streamlit as st
 
-from ui.common import histogram_chart, length_table, pick_version, rows_frame, saved, show_problems, t, workspace
+from ui.common import histogram_chart, length_table, model_name, pick_version, rows_frame, saved, show_problems, t, workspace
 from workbench import jobs
 from workbench.data import operations
 from workbench.data.browse import RowFilter, head, page, row_by_id
@@ -85,7 +85,7 @@ elif section == "problems":
 elif section == "stats":
     models = [m for m in list_models(ws) if m.available]
     tokenizer_id = st.selectbox(t("ds.tokenizer"), [None] + [m.id for m in models], key="ds_tokenizer",
-                                format_func=lambda m: m or t("ds.chars_only"))
+                                format_func=lambda m: model_name(ws)(m) if m else t("ds.chars_only"))
     stats, sampled = sample_stats(version.path, tuple(user_columns), tokenizer_id)
     st.caption(t("ds.sampled", n=f"{sampled:,}", total=f"{version.rows:,}"))
     length_table(summary_rows(stats))

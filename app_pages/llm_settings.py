@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import show_flash, t, workspace
+from ui.common import model_name, show_flash, t, workspace
 from workbench.llm import (Endpoint, LLMError, delete_endpoint, has_api_key, list_endpoints, save_api_key,
                            save_endpoint, test_connection)
 
@@ -18,7 +18,8 @@ st.dataframe(pd.DataFrame([{
     if e.kind == "openai" else "", } for e in endpoints]), hide_index=True, width="stretch")
 
 left, right = st.columns([3, 1], vertical_alignment="bottom")
-chosen = left.selectbox(t("llm.test_which"), [e.name for e in endpoints], key="llm_test_name")
+chosen = left.selectbox(t("llm.test_which"), [e.name for e in endpoints], key="llm_test_name",
+                        format_func=model_name(ws))
 if right.button(t("llm.test"), key="llm_test", disabled=not endpoints):
     with st.spinner(t("llm.testing")):
         try:

@@ -1,7 +1,7 @@
 """Map fields: source columns → instruction/input/output/system/history, with a live preview."""
 import streamlit as st
 
-from ui.common import pick_version, rows_frame, saved, show_problems, t, workspace
+from ui.common import model_name, pick_version, rows_frame, saved, show_problems, t, workspace
 from workbench.data.mapping import FieldMapping, apply_mapping, mapping_problems, preview_prompt, suggest_mapping
 from workbench.data.operations import map_fields
 from workbench.models import chat_template, list_models
@@ -44,7 +44,7 @@ st.dataframe(rows_frame(mapped), hide_index=True, width="stretch")
 st.subheader(t("map.prompt"))
 models = [m for m in list_models(ws) if m.available]
 model_id = st.selectbox(t("map.template"), [None] + [m.id for m in models], key="map_model",
-                        format_func=lambda m: m or "ChatML")
+                        format_func=lambda m: model_name(ws)(m) if m else "ChatML")
 if mapped.num_rows:
     row = {k: v for k, v in mapped.to_pylist()[0].items() if not k.startswith("_")}
     st.code(preview_prompt(row, chat_template(ws, model_id) if model_id else None), language=None)

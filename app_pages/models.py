@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import t, workspace
+from ui.common import model_name, t, workspace
 from workbench import jobs
 from workbench.models import ModelError, list_models, needs_conversion, register_local, unregister_local
 
@@ -21,7 +21,7 @@ st.dataframe(pd.DataFrame([{
 convertible = [m.id for m in models if pending[m.id]]
 if convertible:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    chosen = left.selectbox(t("models.convert_which"), convertible, key="models_convert")
+    chosen = left.selectbox(t("models.convert_which"), convertible, key="models_convert", format_func=model_name(ws))
     running = [j for j in jobs.list_jobs(ws, jobs.ACTIVE) if j.kind == "convert_model"
                and j.params.get("model") == chosen]
     if right.button(t("models.convert"), type="primary", key="models_convert_start", disabled=bool(running)):
@@ -42,7 +42,7 @@ if st.button(t("models.register"), key="models_register", disabled=not path.stri
 local = [m.id for m in models if m.kind == "local"]
 if local:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    chosen = left.selectbox(t("models.remove_which"), local, key="models_remove")
+    chosen = left.selectbox(t("models.remove_which"), local, key="models_remove", format_func=model_name(ws))
     if right.button(t("models.remove"), key="models_remove_go"):
         unregister_local(ws, chosen)
         st.rerun()

@@ -113,3 +113,23 @@ def test_a_bilingual_message_shows_the_users_half_and_other_text_stays_whole():
     assert in_language("epoch 1 / 3", "zh") == "epoch 1 / 3"  # no Chinese half: not a bilingual message
     assert in_language("训练 / 验证", "en") == "训练 / 验证"  # Chinese on both sides: left whole
     assert in_language("", "zh") == ""
+
+
+def test_every_training_choice_and_version_operation_reads_in_both_languages():
+    from pathlib import Path
+
+    from workbench.data.quality_fixes import FIX_OPS
+    from workbench.train import views
+
+    for group in views.KNOB_GROUPS:
+        for knob in views.knobs(group):
+            for option in knob.options if knob.kind == "choice" else ():
+                assert f"train.choice.{knob.name}.{option}" in STRINGS, (knob.name, option)
+    # every operation the code commits a version with: literal ones in the source, the quality fixes' names
+    ops = set(FIX_OPS.values())
+    for path in (Path(__file__).resolve().parents[1] / "workbench").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        ops |= set(re.findall(r'(?:commit_version|create_dataset)\([^"]{0,160}?"([a-z_]+)"', text))
+        ops |= set(re.findall(r'\bop="([a-z_]+)"', text))
+    assert {"import", "split", "map", "restore", "augment", "template", "extract", "add_rows"} <= ops  # found
+    assert [op for op in sorted(ops) if f"op.{op}" not in STRINGS] == []

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench import jobs, models
-from workbench.i18n import duration, in_language, t as translate
+from workbench.i18n import STRINGS, duration, in_language, t as translate
 from workbench.problems import problems_table
 from workbench.workspace import Workspace
 
@@ -41,6 +41,11 @@ def model_name(ws):
         return f"{label} · {choice}" if label and label != choice else choice
 
     return name
+
+
+def operation(op: str) -> str:
+    """What made a version (import, split, map, …) in the user's language; an unknown one as it is stored."""
+    return t(f"op.{op}") if f"op.{op}" in STRINGS else op
 
 
 def show_problems(problems, height: int = 300) -> None:
@@ -96,7 +101,7 @@ def pick_version(key: str, label_suffix: str = ""):
     st.session_state["current_dataset"] = dataset_id
     versions = ws.versions(dataset_id)
     numbers = [v.number for v in reversed(versions)]
-    labels = {v.number: f"v{v.number} · {v.op}" for v in versions}
+    labels = {v.number: f"v{v.number} · {operation(v.op)}" for v in versions}
     selected = st.session_state.pop(f"{key}_select_version", None)
     if selected and selected[0] == dataset_id and selected[1] in labels:
         st.session_state[f"{key}_version_{dataset_id}"] = selected[1]

@@ -19,7 +19,8 @@ def knob_widget(container, knob: views.Knob, disabled: bool = False):
     """One TrainConfig knob; its value lives in session state under `train_<name>` (presets write there)."""
     label, key, help_text = t(f"train.knob.{knob.name}"), f"train_{knob.name}", t(f"train.help.{knob.name}")
     if knob.kind == "choice":
-        return container.selectbox(label, knob.options, key=key, help=help_text, disabled=disabled)
+        return container.selectbox(label, knob.options, key=key, help=help_text, disabled=disabled,
+                                   format_func=lambda option: t(f"train.choice.{knob.name}.{option}"))
     if knob.kind == "bool":
         return container.toggle(label, key=key, help=help_text, disabled=disabled)
     if knob.kind == "float":

@@ -162,6 +162,8 @@ def test_versions_page_diffs_and_restores(app_env):
     zh = page("versions")
     zh.session_state["lang"] = "zh"
     assert any(m.value == "3" for m in zh.run().metric if m.label == "删除")
+    assert list(zh.dataframe[0].value["operation"]) == ["删除行", "导入"]  # what made each version, in Chinese
+    assert list(at.dataframe[0].value["operation"]) == ["delete rows", "import"]
     at.button(key="ver_restore_button").click().run()
     assert app_env.version(version.dataset_id).rows == 37
 
