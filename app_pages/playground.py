@@ -25,7 +25,7 @@ endpoints = list(settings)
 if not endpoints:
     st.info(t("play.no_models"))
     st.stop()
-name_of = model_name(ws)
+name_of, label_of = model_name(ws), model_name(ws, with_id=False)
 default = [e for e in endpoints if e.startswith("local:")][:1] or endpoints[:1]
 chosen = st.multiselect(t("play.models"), endpoints, default=default, max_selections=MAX_COLUMNS,
                         key="play_models", format_func=name_of, select_all=False)
@@ -59,7 +59,8 @@ for name, model in to_prepare.items():
 slots = {}
 for name, area in zip(chosen, st.columns(max(len(chosen), 1))):
     with area:
-        st.subheader(name_of(name))
+        st.markdown(f"**{label_of(name)}**")
+        st.caption(name)
         column = conversations[name]
         column.system_prompt = st.text_area(t("play.system"), column.system_prompt, key=f"play_system_{name}",
                                             height=80)
@@ -111,7 +112,7 @@ if answered:
         st.caption(t("play.no_dataset"))
     else:
         left, right = st.columns(2)
-        source = left.selectbox(t("play.save_from"), answered, key="play_save_from")
+        source = left.selectbox(t("play.save_from"), answered, key="play_save_from", format_func=name_of)
         target = right.selectbox(t("play.save_to"), list(datasets), key="play_save_to",
                                  format_func=lambda d: f"{datasets[d].name}@{datasets[d].head}")
         if st.button(t("play.save_button"), type="primary", key="play_save"):

@@ -31,14 +31,17 @@ def t(key: str, **values) -> str:
     return translate(key, lang(), **values)
 
 
-def model_name(ws):
+def model_name(ws, with_id: bool = True):
     """A picker's format_func for model ids and endpoint names: a local model or a run shows its label first
-    ("huanhuan@2 · smollm2-135m-instruct · 11-24 02:41 · local:run-…"), so a run is not a bare id."""
+    ("huanhuan@2 · smollm2-135m-instruct · 11-24 02:41 · local:run-…"), so a run is not a bare id;
+    `with_id=False`: the label alone (the choice itself when it has none)."""
     labels = {m.id: m.label for m in models.list_models(ws)}
 
     def name(choice: str) -> str:
         label = labels.get(choice.removeprefix("local:")) if choice else None
-        return f"{label} · {choice}" if label and label != choice else choice
+        if not label or label == choice:
+            return choice
+        return f"{label} · {choice}" if with_id else label
 
     return name
 

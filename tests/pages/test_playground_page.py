@@ -29,7 +29,9 @@ def test_two_columns_answer_and_a_down_endpoint_fails_alone(app_env, tiny_model_
     at.multiselect(key="play_models").set_value([f"local:{model}", "down"]).run()
     at.text_area(key=f"play_system_local:{model}").set_value("Answer briefly.").run()
     ask(at, "Name a fruit.")
-    assert [s.value for s in at.subheader][:2] == [f"tiny · local:{model}", "down"]  # a local model by its label
+    headings = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert headings == ["**tiny**", "**down**"]  # a local model by its label, under it the name it is called by
+    assert {f"local:{model}", "down"} <= {c.value for c in at.caption}
     assert any("cannot be reached" in e.value for e in at.error)
     user, answer, asked, failed = at.chat_message
     assert user.markdown[0].value == asked.markdown[0].value == "Name a fruit."
