@@ -105,3 +105,13 @@ def test_the_augment_verb_waits_and_prints_the_new_version(tmp_path, scripted):
                          capture_output=True, text=True, cwd=ROOT, env=os.environ)
     assert run.returncode == 0, run.stderr
     assert "succeeded" in run.stdout and "geo@2" in run.stdout
+
+
+def test_losses_name_failed_calls_unparsable_answers_then_each_control_in_order():
+    from workbench.augment.jobs import losses
+
+    result = {"failed_requests": 1, "unparsable": 3, "generated": 9, "added": 4,
+              "dropped": {"length": 0, "language": 2, "near_duplicate": 3, "similarity": 0}}
+    assert list(losses(result).items()) == [("failed_requests", 1), ("unparsable", 3), ("language", 2),
+                                            ("near_duplicate", 3)]
+    assert losses({"dropped": {"length": 0}}) == {}
