@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from ui.common import column_labels, no_datasets_yet, operation, rows_frame, t, workspace
+from ui.common import column_labels, named, no_datasets_yet, rows_frame, t, workspace
 from workbench.data.diff import diff_tables
 from workbench.workspace import StaleVersionError
 
@@ -21,7 +21,7 @@ dataset_id = st.selectbox(t("common.dataset"), ids, index=ids.index(current) if 
 versions = ws.versions(dataset_id)
 head = versions[-1].number
 st.dataframe(pd.DataFrame([{
-    "version": v.number, "operation": operation(v.op), "parent": v.parent, "rows": v.rows,
+    "version": v.number, "operation": named("op", v.op), "parent": v.parent, "rows": v.rows,
     "splits": json.dumps(v.splits) if v.splits else "", "parameters": json.dumps(v.params, ensure_ascii=False)[:300],
     "created": pd.Timestamp(v.created_at, unit="s").floor("s")} for v in reversed(versions)]),
     hide_index=True, width="stretch", column_config=column_labels(

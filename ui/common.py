@@ -46,9 +46,10 @@ def model_name(ws, with_id: bool = True):
     return name
 
 
-def operation(op: str) -> str:
-    """What made a version (import, split, map, …) in the user's language; an unknown one as it is stored."""
-    return t(f"op.{op}") if f"op.{op}" in STRINGS else op
+def named(prefix: str, value: str, **values) -> str:
+    """A stored name in the user's language, t(f"{prefix}.{value}") (a version's operation "op.split", a metric
+    "metric.rouge-1"); a name without a string shows as it is stored."""
+    return t(f"{prefix}.{value}", **values) if f"{prefix}.{value}" in STRINGS else value
 
 
 def show_problems(problems, height: int = 300) -> None:
@@ -104,7 +105,7 @@ def pick_version(key: str, label_suffix: str = ""):
     st.session_state["current_dataset"] = dataset_id
     versions = ws.versions(dataset_id)
     numbers = [v.number for v in reversed(versions)]
-    labels = {v.number: f"v{v.number} · {operation(v.op)}" for v in versions}
+    labels = {v.number: f"v{v.number} · {named('op', v.op)}" for v in versions}
     selected = st.session_state.pop(f"{key}_select_version", None)
     if selected and selected[0] == dataset_id and selected[1] in labels:
         st.session_state[f"{key}_version_{dataset_id}"] = selected[1]

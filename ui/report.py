@@ -6,7 +6,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui.common import lang, t, workspace
+from ui.common import lang, named, t, workspace
+from workbench.i18n import STRINGS
 from workbench.evaluate import report as reports
 from workbench.evaluate.judge_config import rubric_and_scale
 from workbench.evaluate.judge_parse import SCALES
@@ -23,15 +24,29 @@ def lineage(report) -> None:
         st.warning(note)
 
 
-SUMMARY_COLUMNS = ("arm", "model", "ok", "failed", "chance baseline", "lift")  # metric names stay as they are
+SUMMARY_COLUMNS = {"arm": None, "model": None, "ok": None, "failed": "excluded", "chance baseline": "baseline",
+                   "lift": "lift"}  # column -> the metric string that explains it; the other columns are metrics
+PARTS = ("answer", "human")  # per-arm side-by-side columns that are not scores
+
+
+def metric_name(metric: str) -> str:
+    return named("metric", metric)
+
+
+def metric_column(label: str, metric: str | None, model: str = ""):
+    """A column headed `label` whose hover help explains `metric` (metric.<name>.help), when there is one."""
+    key = f"metric.{metric}.help"
+    return st.column_config.Column(label, help=t(key, model=model) if key in STRINGS else None)
 
 
 def summary_section(report) -> None:
     summary = report.summary
     st.subheader(t("eval.summary"))
     table = reports.summary_table(summary)
-    st.dataframe(table.rename(columns={c: t(f"eval.column.{c}") for c in SUMMARY_COLUMNS if c in table.columns}),
-                 hide_index=True, width="stretch")
+    model = summary.get("similarity", {}).get("model", "")
+    config = {c: metric_column(t(f"eval.column.{c}"), SUMMARY_COLUMNS[c]) if c in SUMMARY_COLUMNS else
+              metric_column(metric_name(c), c, model) for c in table.columns}
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
     if summary.get("similarity", {}).get("arms"):
         st.caption(t("eval.baseline_why", model=summary["similarity"]["model"]))
 
@@ -61,14 +76,14 @@ def distribution_chart(scores: pd.DataFrame) -> alt.Chart:
 def charts(report, metric: str) -> None:
     left, right = st.columns(2)
     rates = report.summary.get("win_rates", {}).get(metric)
-    left.caption(t("eval.win_rates", metric=metric))
+    left.caption(t("eval.win_rates", metric=metric_name(metric)))
     if rates:
         left.altair_chart(win_rate_chart(rates), width="stretch")
     else:
         left.caption(t("eval.one_arm"))
     scores = read_scores(report.folder)
     scores = scores[(scores["metric"] == metric) & (scores["status"] == "ok")]
-    right.caption(t("eval.distribution", metric=metric))
+    right.caption(t("eval.distribution", metric=metric_name(metric)))
     right.altair_chart(distribution_chart(scores[["arm", "value"]]), width="stretch")
 
 
@@ -87,6 +102,14 @@ def classification_and_pairwise(summary: dict) -> None:
                                                                                   "win_rate")}), hide_index=True)
 
 
+def side_name(column: str) -> str:
+    """A side-by-side column in the user's language: "tuned · similarity" -> "tuned · 语义相似度", "prompt" -> "提示"."""
+    arm, separator, part = column.rpartition(" · ")
+    if separator:
+        return f"{arm} · {t(f'eval.part.{part}') if part in PARTS else metric_name(part)}"
+    return named("eval.side", column)
+
+
 def rows_section(report, metric: str | None) -> pd.DataFrame:
     """The side-by-side rows sorted by the largest difference on `metric`, filtered; returns the full table."""
     ws = workspace()
@@ -97,14 +120,15 @@ def rows_section(report, metric: str | None) -> pd.DataFrame:
     text = columns[0].text_input(t("eval.filter_text"), key="eval_filter_text")
     scored = [c for c in table.columns if " · " in c and not c.endswith(" · answer")]
     column = columns[1].selectbox(t("eval.filter_column"), ["", *scored], key="eval_filter_column",
-                                  format_func=lambda c: c or "–")
+                                  format_func=lambda c: side_name(c) if c else "–")
     low = columns[2].number_input(t("eval.filter_low"), value=None, key="eval_filter_low", placeholder="–")
     high = columns[3].number_input(t("eval.filter_high"), value=None, key="eval_filter_high", placeholder="–")
     longest = columns[4].number_input(t("eval.filter_length"), min_value=1, value=None, step=1,
                                       key="eval_filter_length", placeholder="–")
     shown = reports.filter_rows(table, text, column or None, low, high, int(longest) if longest else None)
-    st.caption(t("eval.rows_shown", shown=len(shown), total=len(table), metric=metric or "–"))
-    st.dataframe(shown, hide_index=True, width="stretch", height=400)  # a data grid: answers stay text
+    st.caption(t("eval.rows_shown", shown=len(shown), total=len(table), metric=metric_name(metric) if metric else "–"))
+    st.dataframe(shown, hide_index=True, width="stretch", height=400,  # a data grid: answers stay text
+                 column_config={c: side_name(c) for c in shown.columns})
     return table
 
 
@@ -216,7 +240,7 @@ def report_view(report, others: dict) -> None:
     if metrics:
         headline = reports.headline_metric(report.summary)
         metric = st.selectbox(t("eval.metric"), metrics, index=metrics.index(headline) if headline in metrics else 0,
-                              key=f"eval_metric_{report.id}")
+                              key=f"eval_metric_{report.id}", format_func=metric_name)
         charts(report, metric)
     elif not report.summary.get("pairwise"):
         st.info(t("eval.no_metrics"))

@@ -249,3 +249,15 @@ def test_the_cli_evaluates_lists_shows_and_exports(ws, tmp_path):
     bad.write_text("inference: x\nunknown_knob: 1\n", encoding="utf-8")
     refused = cli(ws, "evaluate", str(bad))
     assert refused.returncode == 2 and "unknown_knob" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_the_summary_gives_every_arm_the_same_decimals_per_metric():
+    from workbench.evaluate.report import summary_table
+
+    figure = lambda mean, low, high: {"mean": mean, "low": low, "high": high, "n": 100}  # noqa: E731
+    summary = {"arms": {"base": {"similarity": figure(0.854, 0.846, 0.862), "rouge-2": figure(0.273, 0.0666, 0.535)},
+                        "tuned": {"similarity": figure(0.87, 0.867, 0.874), "rouge-2": figure(1.25, 0.69, 1.97)}}}
+    table = summary_table(summary).set_index("arm")
+    assert table.loc["tuned", "similarity"] == "0.870 [0.867, 0.874] (n=100)"  # not 0.87 next to 0.854
+    assert table.loc["base", "rouge-2"] == "0.27 [0.07, 0.54] (n=100)"  # the column's scale (x100) sets 2 places
+    assert table.loc["tuned", "rouge-2"] == "1.25 [0.69, 1.97] (n=100)"

@@ -1,6 +1,8 @@
 """The Evaluate page (AppTest): empty workspace hint, a finished report (summary with the chance baseline, rows,
 filters, downloads, compare), a human score stored as an override, an evaluation started from the page, and bad
 input shown as an error."""
+import json
+
 from tests.evaluate.judge_server import judge_server
 from tests.evaluate.test_evaluation import PERSONA, answered
 from tests.infer.conftest import qa_table, tiny_folders  # noqa: F401  (fixture)
@@ -46,7 +48,11 @@ def test_a_finished_report_shows_summary_baseline_rows_downloads_and_compare(app
     assert list(summary.columns[3:6]) == ["similarity", "chance baseline", "lift"]  # first, baseline beside it
     zh = page("evaluate")
     zh.session_state["lang"] = "zh"
-    assert list(zh.run().dataframe[0].value.columns[:7]) == ["对比项", "模型", "已回答", "失败", "similarity", "随机基线", "提升"]
+    headers = list(json.loads(zh.run().dataframe[0].proto.columns).values())
+    assert [h["label"] for h in headers[:7]] == ["对比项", "模型", "已回答", "失败", "语义相似度", "随机基线", "提升"]
+    assert "随机基线" in headers[4]["help"] and "e5" in headers[4]["help"].lower()  # what the figure means, on hover
+    side = {h.get("label") for h in json.loads(zh.dataframe[1].proto.columns).values()}
+    assert {"提示", "参考答案", "tuned · 回答", "base · 语义相似度", "差值"} <= side
     assert float(summary.loc["tuned", "lift"]) > float(summary.loc["base", "lift"])
     assert any("0.7" in c.value and "chance baseline" in c.value for c in at.caption)
     assert at.selectbox(key=f"eval_metric_{report.id}").value == "similarity"  # the headline without a judge
@@ -135,7 +141,7 @@ def test_before_after_answers_and_scores_base_vs_tuned_in_one_click(app_env, tin
     no_errors(at)
     summary = at.dataframe[0].value.set_index("arm")
     assert summary.loc["base", "model"] == base and summary.loc["tuned", "model"] == f"run-{run.id}"
-    assert (summary.loc["base", "answered"], summary.loc["tuned", "failed"]) == (2, 2)
+    assert (summary.loc["base", "ok"], summary.loc["tuned", "failed"]) == (2, 2)
 
 
 def test_a_human_pick_of_an_ab_verdict_and_a_rubric_value_from_the_page(app_env):

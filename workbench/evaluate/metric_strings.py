@@ -9,6 +9,7 @@ NAMES = {
     "rouge-l": ("ROUGE-L", "ROUGE-L"),
     "bleu-4": ("BLEU-4", "BLEU-4"),
     "similarity": ("Similarity", "语义相似度"),
+    "judge": ("Judge score", "评审得分"),
     "baseline": ("Chance baseline", "随机基线"),
     "lift": ("Lift over chance", "高于随机基线"),
     "exact": ("Exact match", "完全匹配"),
@@ -37,6 +38,9 @@ HELP = {
     "similarity": ("Cosine similarity of the answer's and the reference's embeddings ({model}). Such scores bunch "
                    "together, so read it next to the chance baseline.",
                    "回答与参考答案向量（{model}）的余弦相似度。此类分数普遍偏高，请与随机基线对照阅读。"),
+    "judge": ("The judge model's score on the rubric's scale, written after its reason; a judge call that failed "
+              "is left out, never counted as 0.",
+              "评审模型按评分模板给出的分数（先写理由再打分）；评审失败的调用不计入，也不会按 0 分计算。"),
     "baseline": ("The same answers scored against the other rows' references (the average over every shuffle): "
                  "what an answer to a different question would get.",
                  "同一批回答与其他行参考答案的相似度（对所有打乱方式取平均）：即答非所问时的得分。"),

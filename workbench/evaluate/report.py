@@ -152,19 +152,31 @@ def pair_override_key(ws, report_id: str, row_id, challenger: str) -> OverrideKe
 def summary_table(summary: dict) -> pd.DataFrame:
     """Arms x metrics: "mean [low, high]" with the count, for the report page and the exports. Similarity comes
     first with its chance baseline and lift beside it (the raw number alone misleads), then the other metrics."""
-    rows = []
+    rows, decimals = [], _decimals(summary.get("arms", {}))
     for arm, metrics in summary.get("arms", {}).items():
         row = {"arm": arm, **{k: v for k, v in summary.get("answers", {}).get(arm, {}).items()
                               if k in ("model", "ok", "failed")}}
         similarity = summary.get("similarity", {}).get("arms", {}).get(arm)
         for metric, value in sorted(metrics.items(), key=lambda item: item[0] != "similarity"):
-            row[metric] = (f"{value['mean']:.3g} [{value['low']:.3g}, {value['high']:.3g}] (n={value['n']})"
-                           if value.get("mean") is not None else "—")
+            places = decimals[metric]
+            row[metric] = (f"{value['mean']:.{places}f} [{value['low']:.{places}f}, {value['high']:.{places}f}] "
+                           f"(n={value['n']})" if value.get("mean") is not None else "—")
             if metric == "similarity" and similarity:
                 row["chance baseline"] = f"{similarity['baseline']:.3f}"
                 row["lift"] = f"{similarity['lift']:+.3f}"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _decimals(arms: dict) -> dict[str, int]:
+    """Decimal places per metric, the same for every arm so a column reads evenly: 3 for scores within 0..1
+    (similarity, accuracy, judge 0-1), 2 for larger scales (ROUGE/BLEU x100, judge 1-10)."""
+    largest: dict[str, float] = {}
+    for metrics in arms.values():
+        for metric, value in metrics.items():
+            figures = [abs(value[k]) for k in ("mean", "low", "high") if value.get(k) is not None]
+            largest[metric] = max([largest.get(metric, 0.0), *figures])
+    return {metric: 3 if top <= 1 else 2 for metric, top in largest.items()}
 
 
 def export_csv(ws, report_id: str) -> bytes:
