@@ -133,3 +133,9 @@ def test_every_training_choice_and_version_operation_reads_in_both_languages():
         ops |= set(re.findall(r'\bop="([a-z_]+)"', text))
     assert {"import", "split", "map", "restore", "augment", "template", "extract", "add_rows"} <= ops  # found
     assert [op for op in sorted(ops) if f"op.{op}" not in STRINGS] == []
+
+
+def test_every_job_kind_has_a_name_in_both_languages():
+    from workbench.jobs import KIND_MODULES
+
+    assert [kind for kind in KIND_MODULES if f"job.kind.{kind}" not in STRINGS] == []

@@ -144,7 +144,7 @@ def histogram_chart(bins, x_title: str, y_title: str):
 
 def jobs_table(infos, columns: tuple[str, ...]) -> None:
     """A table of jobs: states and headers in the user's language, progress as a bar."""
-    values = {"id": lambda j: j.id, "kind": lambda j: j.kind, "title": lambda j: j.title,
+    values = {"id": lambda j: j.id, "kind": lambda j: named("job.kind", j.kind), "title": lambda j: j.title,
               "state": lambda j: t(f"job.state.{j.state}"), "progress": lambda j: j.fraction,
               "attempts": lambda j: j.attempts, "message": lambda j: in_language(j.message, lang()),
               "took": lambda j: duration((j.finished_at or j.heartbeat or j.created_at)

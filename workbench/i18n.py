@@ -190,6 +190,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "export.all": ("all rows", "全部行"), "export.prepare": ("Prepare file", "生成文件"),
     "export.download": ("Download {name}", "下载 {name}"),
     # jobs
+    "job.kind.convert_model": ("prepare model", "模型转换"), "job.kind.import_check": ("import check", "导入检查"),
+    "job.kind.stats": ("statistics", "统计"), "job.kind.llm_batch": ("LLM batch", "大模型批量调用"),
+    "job.kind.extract_rules": ("extract (rules)", "问答抽取（规则）"), "job.kind.extract_llm": ("extract (LLM)", "问答抽取（大模型）"),
+    "job.kind.augment": ("augment", "数据增强"), "job.kind.apply_template": ("apply template", "应用模板"),
+    "job.kind.quality": ("quality report", "质量报告"), "job.kind.train": ("training", "训练"),
+    "job.kind.train_estimate": ("time estimate", "训练时间估算"), "job.kind.infer": ("batch inference", "批量推理"),
+    "job.kind.serve": ("published API", "发布 API"), "job.kind.evaluate": ("evaluation", "评估"),
     "jobs.col.id": ("id", "id"), "jobs.col.kind": ("kind", "类型"), "jobs.col.title": ("title", "名称"),
     "jobs.col.state": ("state", "状态"), "jobs.col.progress": ("progress", "进度"),
     "jobs.col.attempts": ("attempts", "尝试次数"), "jobs.col.message": ("message", "消息"),
