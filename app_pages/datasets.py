@@ -83,9 +83,9 @@ elif section == "problems":
         if len(report.error_rows) and st.button(t("ds.drop_bad"), key="ds_drop_bad"):
             committed(operations.drop_invalid_rows)
 elif section == "stats":
-    models = [m for m in list_models(ws) if m.available]
+    models, name_of = [m for m in list_models(ws) if m.available], model_name(ws)
     tokenizer_id = st.selectbox(t("ds.tokenizer"), [None] + [m.id for m in models], key="ds_tokenizer",
-                                format_func=lambda m: model_name(ws)(m) if m else t("ds.chars_only"))
+                                format_func=lambda m: name_of(m) if m else t("ds.chars_only"))
     stats, sampled = sample_stats(version.path, tuple(user_columns), tokenizer_id)
     st.caption(t("ds.sampled", n=f"{sampled:,}", total=f"{version.rows:,}"))
     length_table(summary_rows(stats))

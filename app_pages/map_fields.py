@@ -42,9 +42,9 @@ st.subheader(t("map.preview"))
 st.dataframe(rows_frame(mapped), hide_index=True, width="stretch")
 
 st.subheader(t("map.prompt"))
-models = [m for m in list_models(ws) if m.available]
+models, name_of = [m for m in list_models(ws) if m.available], model_name(ws)
 model_id = st.selectbox(t("map.template"), [None] + [m.id for m in models], key="map_model",
-                        format_func=lambda m: model_name(ws)(m) if m else "ChatML")
+                        format_func=lambda m: name_of(m) if m else "ChatML")
 if mapped.num_rows:
     row = {k: v for k, v in mapped.to_pylist()[0].items() if not k.startswith("_")}
     st.code(preview_prompt(row, chat_template(ws, model_id) if model_id else None), language=None)

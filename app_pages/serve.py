@@ -1,7 +1,7 @@
 """Serve: publish a model as an OpenAI-compatible API, show its key once, list servers with how to call them."""
 import streamlit as st
 
-from ui.common import t, workspace
+from ui.common import model_name, t, workspace
 from workbench import jobs
 from workbench.model_convert import ModelError
 from workbench.models import list_models
@@ -20,7 +20,7 @@ def start_form() -> None:
     runs_first = sorted(models, key=lambda m: models[m].kind != "run")
     cols = st.columns([5, 3, 2])
     model = cols[0].selectbox(t("serve.model"), runs_first, key="serve_model", help=t("serve.model_help"),
-                              format_func=lambda m: f"{models[m].label} · {m}")
+                              format_func=model_name(ws))
     host = cols[1].text_input(t("serve.host"), value="127.0.0.1", key="serve_host", help=t("serve.host_help"))
     port = cols[2].number_input(t("serve.port"), min_value=0, max_value=65535, value=0, step=1, key="serve_port")
     if is_public(host.strip()):

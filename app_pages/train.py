@@ -1,7 +1,7 @@
 """Train: data, base model, method and knobs (a preset fills them); check the data, estimate, start; follow it."""
 import streamlit as st
 
-from ui.common import job_card, pick_version, t, workspace
+from ui.common import job_card, model_name, pick_version, t, workspace
 from ui.train import follow_run, knob_widget, yaml_expander
 from workbench import jobs
 from workbench.models import list_models, load_tokenizer
@@ -67,7 +67,7 @@ st.subheader(t("train.section.model"))
 models = {m.id: m for m in list_models(ws) if m.available}
 cols = st.columns([5, 3, 3])
 base_model = cols[0].selectbox(t("train.knob.base_model"), list(models), key="train_base_model",
-                               help=t("train.help.base_model"), format_func=lambda m: f"{models[m].label} · {m}")
+                               help=t("train.help.base_model"), format_func=model_name(ws))
 method = cols[1].radio(t("train.knob.method"), ["lora", "full"], key="train_method", horizontal=True,
                        help=t("train.help.method"), format_func=lambda m: t(f"train.method.{m}"))
 cols[2].selectbox(t("train.preset"), list(PRESETS), key="train_preset", on_change=apply_preset,

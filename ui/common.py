@@ -46,10 +46,10 @@ def model_name(ws, with_id: bool = True):
     return name
 
 
-def named(prefix: str, value: str, **values) -> str:
+def named(prefix: str, value: str) -> str:
     """A stored name in the user's language, t(f"{prefix}.{value}") (a version's operation "op.split", a metric
     "metric.rouge-1"); a name without a string shows as it is stored."""
-    return t(f"{prefix}.{value}", **values) if f"{prefix}.{value}" in STRINGS else value
+    return t(f"{prefix}.{value}") if f"{prefix}.{value}" in STRINGS else value
 
 
 def show_problems(problems, height: int = 300) -> None:
