@@ -2,10 +2,10 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import column_labels, job_card, model_name, pick_version, t, workspace
+from ui.common import column_labels, job_card, lang, model_name, pick_version, t, workspace
 from workbench import jobs
 from workbench.augment import STRATEGIES, AugmentConfig, start_augment
-from workbench.augment.jobs import live_sample, losses
+from workbench.augment.jobs import live_sample, outcome
 from workbench.i18n import LANGUAGES
 from workbench.llm import list_endpoints
 
@@ -63,16 +63,10 @@ def progress() -> None:
                      column_config=column_labels("augment.col", ("row", "ok", "text"),
                                                  {"ok": st.column_config.CheckboxColumn}))
     if info.state == "succeeded":
-        result = info.result
-        lost = losses(result)
-        dropped = t("common.list_sep").join(t(f"augment.lost.{k}", n=n) for k, n in lost.items()) or "–"
-        if result.get("ref"):
-            st.success(t("augment.done", ref=result["ref"], added=result["added"], generated=result["generated"],
-                         dropped=dropped))
-        else:
-            st.warning(t("augment.none_kept", dropped=dropped))
-            if lost.get("unparsable"):
-                st.info(t("augment.unparsable_hint"))
+        said, hint = outcome(info.result, lang())
+        (st.success if info.result.get("ref") else st.warning)(said)
+        if hint:
+            st.info(hint)
 
 
 if st.session_state.get("augment_job"):

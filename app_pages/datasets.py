@@ -100,5 +100,5 @@ elif section == "stats":
         st.subheader(t("ds.full_result", rows=f"{full['rows']:,}", tokenizer=full.get("tokenizer") or "–"))
         length_table(summary_rows(full["stats"]))
     if st.button(t("ds.full_stats"), key="ds_full_stats"):
-        job_id = jobs.start(ws, "stats", {"ref": version.ref, "tokenizer": tokenizer_id}, f"stats {version.ref}")
+        job_id = jobs.start(ws, "stats", {"ref": version.ref, "tokenizer": tokenizer_id}, version.ref)
         st.success(t("ds.job_started", id=job_id))

@@ -47,7 +47,7 @@ left, right = st.columns(2)
 with left:
     st.subheader(t("home.recent_jobs"))
     if recent:
-        jobs_table(recent, ("id", "title", "state", "progress"))
+        jobs_table(recent, ("kind", "title", "state", "progress"))
     else:
         st.caption(t("jobs.none"))
 with right:

@@ -42,7 +42,7 @@ if st.button(t("import.check"), type="primary", key="check", disabled=source is 
     st.session_state.pop("staged", None)
     if importer.should_run_in_background(source[0]):
         params = {"path": source[0], "display_name": source[1], "options": options.__dict__}
-        st.session_state["import_job"] = jobs.start(ws, "import_check", params, f"import {source[1]}")
+        st.session_state["import_job"] = jobs.start(ws, "import_check", params, source[1])
     else:
         try:
             st.session_state["staged"] = importer.stage_file(ws, source[0], options, source[1]).id

@@ -1,7 +1,7 @@
 """Jobs: every background job with its state, progress, log; cancel or resume."""
 import streamlit as st
 
-from ui.common import job_card, jobs_table, t, workspace
+from ui.common import job_card, job_title, jobs_table, t, workspace
 from workbench import jobs
 
 ws = workspace()
@@ -15,7 +15,8 @@ def job_list() -> None:
         st.info(t("jobs.none"))
         return
     jobs_table(all_jobs, ("id", "kind", "title", "state", "progress", "attempts", "message", "took"))
-    chosen = st.selectbox(t("jobs.col.id"), [j.id for j in all_jobs], key="jobs_selected")
+    titles = {j.id: f"{job_title(j)} · {j.id}" for j in all_jobs}
+    chosen = st.selectbox(t("jobs.pick"), list(titles), format_func=titles.get, key="jobs_selected")
     job_card(jobs.get(ws, chosen), where="page")
 
 

@@ -25,7 +25,7 @@ if convertible:
     running = [j for j in jobs.list_jobs(ws, jobs.ACTIVE) if j.kind == "convert_model"
                and j.params.get("model") == chosen]
     if right.button(t("models.convert"), type="primary", key="models_convert_start", disabled=bool(running)):
-        job_id = jobs.start(ws, "convert_model", {"model": chosen}, f"convert {chosen}")
+        job_id = jobs.start(ws, "convert_model", {"model": chosen}, chosen)
         st.success(t("ds.job_started", id=job_id))
 
 st.subheader(t("models.add"))

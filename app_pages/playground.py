@@ -53,7 +53,7 @@ for name, model in to_prepare.items():
         else:
             st.warning(t("play.prepare", model=model))
             if st.button(t("play.prepare_start", model=model), key=f"play_prepare_{model}"):
-                jobs.start(ws, "convert_model", {"model": model}, f"convert {model}")
+                jobs.start(ws, "convert_model", {"model": model}, model)
                 st.rerun()
 
 slots = {}

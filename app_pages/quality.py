@@ -53,7 +53,7 @@ if report is None and (run or (last and version.rows <= INLINE_ROWS)):  # re-che
         with st.spinner(t("quality.running", rows=f"{version.rows:,}")):
             report = report_for_version(ws, version, options)
     else:
-        job_id = jobs.start(ws, "quality", {"ref": version.ref, "options": options.model_dump()}, f"quality {version.ref}")
+        job_id = jobs.start(ws, "quality", {"ref": version.ref, "options": options.model_dump()}, version.ref)
         st.session_state["quality_job"] = (version.ref, options.digest(), job_id)
         st.success(t("quality.job_started", rows=f"{version.rows:,}", id=job_id))
 

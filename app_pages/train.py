@@ -121,7 +121,7 @@ if check or estimate or start:
         st.session_state["train_gate"] = (gate_key, tokenizer_model, gate)
     elif estimate:
         st.session_state["train_estimate_job"] = jobs.start(ws, "train_estimate", {"config": config.model_dump()},
-                                                            title=f"Estimate {version.ref} · {base_model}")
+                                                            title=f"{version.ref} · {base_model}")
     else:
         run, job_id = start_training(ws, config, accelerate_config.strip() or None, int(processes))
         st.session_state["train_run"] = run.id

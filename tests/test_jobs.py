@@ -107,3 +107,23 @@ def test_each_kind_is_registered_by_the_module_the_catalog_names():
              "print(sorted(jobs.KINDS), 'workbench.evaluate.jobs' in sys.modules)")
     output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "['import_check', 'stats'] False"
+
+
+@pytest.mark.parametrize(("kind", "title", "subject"), [
+    ("train", "huanhuan@2 · smollm2-135m-instruct", "huanhuan@2 · smollm2-135m-instruct"),
+    ("train", "Train huanhuan@2 · smollm2", "huanhuan@2 · smollm2"),          # started by an older version
+    ("infer", "Inference before/after", "before/after"),
+    ("extract_llm", "extract (LLM) faq", "faq"),
+    ("augment", "augment huanhuan@2 (paraphrase_instruction ×2)", "huanhuan@2 (paraphrase_instruction ×2)"),
+    ("stats", "stats", ""),                                                    # no title given: the kind alone
+    ("serve", "Train me", "Train me"),                                         # another kind's word stays
+])
+def test_a_jobs_subject_is_its_title_without_the_kind(kind, title, subject):
+    info = jobs.JobInfo("id", kind, title, {}, "queued", None, 0.0, None, None, None, 0, None, "", None, None, 0,
+                        None)
+    assert info.subject == subject
+
+
+def test_every_legacy_title_prefix_belongs_to_a_job_kind():
+    assert set(jobs.LEGACY_TITLE_PREFIXES) <= set(jobs.KIND_MODULES)
+

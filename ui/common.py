@@ -144,7 +144,7 @@ def histogram_chart(bins, x_title: str, y_title: str):
 
 def jobs_table(infos, columns: tuple[str, ...]) -> None:
     """A table of jobs: states and headers in the user's language, progress as a bar."""
-    values = {"id": lambda j: j.id, "kind": lambda j: named("job.kind", j.kind), "title": lambda j: j.title,
+    values = {"id": lambda j: j.id, "kind": lambda j: named("job.kind", j.kind), "title": lambda j: j.subject,
               "state": lambda j: t(f"job.state.{j.state}"), "progress": lambda j: j.fraction,
               "attempts": lambda j: j.attempts, "message": lambda j: in_language(j.message, lang()),
               "took": lambda j: duration((j.finished_at or j.heartbeat or j.created_at)
@@ -155,10 +155,15 @@ def jobs_table(infos, columns: tuple[str, ...]) -> None:
                  column_config=column_labels("jobs.col", columns, {"progress": progress}))
 
 
+def job_title(info) -> str:
+    """The job's kind in the user's language, then what it works on: "训练 · huanhuan@2 · smollm2-135m-instruct …"."""
+    return " · ".join(part for part in (named("job.kind", info.kind), info.subject) if part)
+
+
 def job_card(info, show_log: bool = True, where: str = "side") -> None:
     """Progress, ETA, state, log tail and cancel/resume for one job (`where` keeps widget keys unique)."""
     fraction = info.fraction
-    label = f"{info.title} · {t(f'job.state.{info.state}')}"
+    label = f"{job_title(info)} · {t(f'job.state.{info.state}')}"
     if info.state == "running" and fraction is not None:
         label += f" · {fraction:.0%} · " + t("job.eta", eta=duration(info.eta_seconds))
     st.progress(fraction or 0.0, text=label)

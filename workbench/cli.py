@@ -134,7 +134,7 @@ def cmd_restore(args, ws) -> int:
 def cmd_stats(args, ws) -> int:
     from . import jobs
 
-    job_id = jobs.start(ws, "stats", {"ref": args.ref, "tokenizer": args.tokenizer}, f"stats {args.ref}")
+    job_id = jobs.start(ws, "stats", {"ref": args.ref, "tokenizer": args.tokenizer}, args.ref)
     print(f"started job {job_id}")
     if args.background:
         return 0
@@ -157,7 +157,7 @@ def cmd_jobs(args, ws) -> int:
         return 0
     for info in jobs.list_jobs(ws):
         fraction = f"{100 * info.fraction:.0f}%" if info.fraction is not None else "-"
-        print(f"{info.id}\t{info.kind}\t{info.state}\t{fraction}\t{info.title}\t{info.message}")
+        print(f"{info.id}\t{info.kind}\t{info.state}\t{fraction}\t{info.subject}\t{info.message}")
     return 0
 
 
@@ -173,7 +173,7 @@ def cmd_models(args, ws) -> int:
         print("removed" if unregister_local(ws, args.target) else "not in the list")
         return 0
     if args.action == "convert":
-        job_id = jobs.start(ws, "convert_model", {"model": args.target}, f"convert {args.target}")
+        job_id = jobs.start(ws, "convert_model", {"model": args.target}, args.target)
         info = jobs.wait(ws, job_id) if args.wait else None
         print(f"job {job_id}" + (f": {info.state} {info.result or ''}" if info else " started (see `jobs list`)"))
         return 0 if info is None or info.state == "succeeded" else 1

@@ -197,11 +197,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "job.kind.quality": ("quality report", "质量报告"), "job.kind.train": ("training", "训练"),
     "job.kind.train_estimate": ("time estimate", "训练时间估算"), "job.kind.infer": ("batch inference", "批量推理"),
     "job.kind.serve": ("published API", "发布 API"), "job.kind.evaluate": ("evaluation", "评估"),
-    "jobs.col.id": ("id", "id"), "jobs.col.kind": ("kind", "类型"), "jobs.col.title": ("title", "名称"),
+    "jobs.col.id": ("id", "id"), "jobs.col.kind": ("kind", "类型"), "jobs.col.title": ("working on", "处理对象"),
     "jobs.col.state": ("state", "状态"), "jobs.col.progress": ("progress", "进度"),
     "jobs.col.attempts": ("attempts", "尝试次数"), "jobs.col.message": ("message", "消息"),
     "jobs.col.took": ("took", "耗时"),
-    "jobs.title": ("Jobs", "任务"), "jobs.none": ("No jobs yet.", "还没有任务。"),
+    "jobs.title": ("Jobs", "任务"), "jobs.pick": ("Job", "任务"), "jobs.none": ("No jobs yet.", "还没有任务。"),
 }
 
 

@@ -80,6 +80,13 @@ class JobCancelled(Exception):
     """Raised inside a job by `ctx.check_cancelled()` when the user asked to cancel."""
 
 
+# the kind word that job titles began with before they held only the subject (see JobInfo.subject)
+LEGACY_TITLE_PREFIXES = {"train": "Train ", "infer": "Inference ", "evaluate": "Evaluate ", "serve": "serve ",
+                         "augment": "augment ", "stats": "stats ", "convert_model": "convert ",
+                         "extract_rules": "extract ", "extract_llm": "extract (LLM) ", "apply_template": "template ",
+                         "import_check": "import ", "quality": "quality ", "train_estimate": "Estimate "}
+
+
 @dataclass
 class JobInfo:
     id: str
@@ -99,6 +106,16 @@ class JobInfo:
     error: str | None
     attempts: int
     folder: Path
+
+    @property
+    def subject(self) -> str:
+        """What the job works on ("huanhuan@2 · smollm2-135m-instruct"), for a label next to its kind's name.
+        Titles of jobs started before titles held only the subject began with an English kind word ("Train …"):
+        that word is dropped; a job started without a title has the kind as its title, and no subject."""
+        prefix = LEGACY_TITLE_PREFIXES.get(self.kind)
+        if self.title == self.kind:
+            return ""
+        return self.title[len(prefix):] if prefix and self.title.startswith(prefix) else self.title
 
     @property
     def fraction(self) -> float | None:
@@ -132,7 +149,10 @@ class JobInfo:
 
 # --- starting, listing, cancelling ------------------------------------------------------------
 def start(ws, kind: str, params: dict, title: str | None = None) -> str:
-    """Create a job row and its folder, then spawn the detached worker process. Returns the id."""
+    """Create a job row and its folder, then spawn the detached worker process. Returns the id.
+
+    `title`: what the job works on (a dataset version, a run's name), without the kind: the UI puts the kind's
+    name in the user's language before it."""
     _load_kinds(kind)
     if kind not in KINDS:
         raise ValueError(f"Unknown job kind '{kind}'")

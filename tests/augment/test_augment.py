@@ -100,11 +100,20 @@ def test_the_augment_verb_waits_and_prints_the_new_version(tmp_path, scripted):
     scripted.replies = [answer('{"paraphrases": ["What city is the capital of France?"]}')]
     save_endpoint(ws, Endpoint("scripted", base_url=scripted.base_url, model="m", max_retries=0))
     ws.create_dataset("geo", pa.table({"instruction": ["What is the capital of France?"], "output": ["Paris."]}))
-    run = subprocess.run([sys.executable, "-m", "workbench", "--workspace", str(ws.root), "augment", "geo",
-                          "--strategy", "paraphrase_instruction", "--endpoint", "scripted", "-x", "1", "--wait"],
-                         capture_output=True, text=True, cwd=ROOT, env=os.environ)
+    command = [sys.executable, "-m", "workbench", "--workspace", str(ws.root), "augment", "geo",
+               "--strategy", "paraphrase_instruction", "--endpoint", "scripted", "-x", "1", "--wait"]
+    run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=os.environ)
     assert run.returncode == 0, run.stderr
-    assert "succeeded" in run.stdout and "geo@2" in run.stdout
+    assert "Saved geo@2: 1 new rows (1 generated; not kept: –)." in run.stdout, run.stdout
+    scripted.replies = [answer("Sure! Here is another way to ask it.")]  # prose, not the asked-for JSON
+    run = subprocess.run(command[:5] + ["--lang", "zh"] + command[5:], capture_output=True, text=True, cwd=ROOT,
+                         env=os.environ)
+    assert run.returncode == 1, run.stderr
+    said, hint = run.stdout.splitlines()
+    assert said.endswith("没有保留任何结果：2 条回答不是要求的 JSON 格式。"), said  # both rows of geo@2 asked
+    job_id = said.split()[1].rstrip(":")
+    assert "JSON 格式作答" in hint and str(ws.root / "jobs" / job_id / "results.jsonl") in hint, hint
+    assert ws.version("geo").number == 2  # nothing written
 
 
 def test_losses_name_failed_calls_unparsable_answers_then_each_control_in_order():

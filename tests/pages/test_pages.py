@@ -170,19 +170,26 @@ def test_versions_page_diffs_and_restores(app_env):
 
 def test_jobs_page_shows_a_job(app_env):
     version = sample(app_env)
-    job_id = jobs.start(app_env, "stats", {"ref": version.ref}, "stats sample")
+    job_id = jobs.start(app_env, "stats", {"ref": version.ref}, version.ref)
     jobs.wait(app_env, job_id)
     at = page("jobs").run()
     no_errors(at)
     assert job_id in at.dataframe[0].value["id"].tolist()
     assert at.dataframe[0].value["state"].tolist() == ["finished"]
-    for name in ("jobs", "home"):  # in Chinese: states and headers
+    assert at.selectbox(key="jobs_selected").format_func(job_id) == f"statistics · {version.ref} · {job_id}"
+    for name in ("jobs", "home"):  # in Chinese: kinds, states and headers
         zh = page(name)
         zh.session_state["lang"] = "zh"
         table = next(d for d in zh.run().dataframe if "state" in d.value.columns)
         assert table.value["state"].tolist() == ["已完成"]
+        assert table.value["kind"].tolist() == ["统计"] and table.value["title"].tolist() == [version.ref]
         labels = {column.get("label") for column in json.loads(table.proto.columns).values()}
-        assert {"状态", "进度", "名称"} <= labels
+        assert {"类型", "状态", "进度", "处理对象"} <= labels
+    zh = page("jobs")
+    zh.session_state["lang"] = "zh"
+    zh.run()
+    assert any(f"统计 · {version.ref} · 已完成" in bar.proto.text for bar in zh.get("progress")), \
+        [bar.proto.text for bar in zh.get("progress")]
 
 
 def test_models_page_lists_bundled_models_and_refuses_a_folder_that_is_not_a_model(app_env, tmp_path):

@@ -14,13 +14,15 @@ def register(verbs) -> None:
     p.add_argument("--split"), p.add_argument("--max-rows", type=int)
     p.add_argument("--near-duplicate", type=float, default=0.85, help="0 turns the check off")
     p.add_argument("--similarity", type=float, nargs=2, metavar=("LOW", "HIGH"))
-    p.add_argument("--wait", action="store_true", help="wait for the job and print its result")
+    p.add_argument("--wait", action="store_true", help="wait for the job and say what it saved and what it dropped (exit 1 when nothing was kept)")
     p.set_defaults(handler=_augment)
 
 
 def _augment(args, ws) -> int:
     from .. import jobs
+    from ..i18n import in_language
     from .core import AugmentConfig, start_augment
+    from .jobs import outcome
 
     config = AugmentConfig(args.strategy, args.endpoint, args.multiplier, args.language, args.style, args.domain,
                            args.max_rows, args.split, near_duplicate=args.near_duplicate or None,
@@ -30,5 +32,9 @@ def _augment(args, ws) -> int:
         print(f"started job {job_id} (see `jobs list`)")
         return 0
     info = jobs.wait(ws, job_id)
-    print(f"job {job_id}: {info.state} {info.result or ''}")
-    return 0 if info.state == "succeeded" else 1
+    if info.state != "succeeded":
+        print(f"job {job_id}: {info.state}: {in_language(info.error or info.message, args.lang)}")
+        return 1
+    said, hint = outcome(info.result, args.lang, answers=str(info.folder / "results.jsonl"))
+    print(f"job {job_id}: {said}" + (f"\n{hint}" if hint else ""))
+    return 0 if info.result.get("ref") else 1

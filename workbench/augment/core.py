@@ -204,4 +204,4 @@ def start_augment(ws, ref: str, config: AugmentConfig, title: str | None = None)
 
     version = ws.resolve(ref)
     return jobs.start(ws, "augment", {"ref": version.ref, "config": config.to_dict()},
-                      title or f"augment {version.ref} ({config.strategy} ×{config.multiplier})")
+                      title or f"{version.ref} · {config.strategy} ×{config.multiplier}")

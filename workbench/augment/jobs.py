@@ -92,3 +92,20 @@ def losses(result: dict) -> dict[str, int]:
     quality control's drops (only the non-zero ones, in pipeline order)."""
     counts = {**result.get("dropped", {}), **{k: result.get(k, 0) for k in ("failed_requests", "unparsable")}}
     return {name: counts[name] for name in LOSSES if counts.get(name)}
+
+
+def outcome(result: dict, lang: str = "en", answers: str | None = None) -> tuple[str, str | None]:
+    """A finished augment job in words: (what was saved or that nothing was, a hint or None), for the page and the
+    CLI: "Saved huanhuan@3: 4 new rows (9 generated; not kept: 3 answers not in the asked-for JSON; …)."
+    `answers`: where a CLI user reads the model's answers (the page shows them in its table)."""
+    from ..i18n import t
+
+    lost = losses(result)
+    dropped = t("common.list_sep", lang).join(t(f"augment.lost.{k}", lang, n=n) for k, n in lost.items()) or "–"
+    if result.get("ref"):
+        return t("augment.done", lang, ref=result["ref"], added=result["added"], generated=result["generated"],
+                 dropped=dropped), None
+    hint = None
+    if lost.get("unparsable"):
+        hint = t("augment.unparsable_hint_cli", lang, path=answers) if answers else t("augment.unparsable_hint", lang)
+    return t("augment.none_kept", lang, dropped=dropped), hint

@@ -34,6 +34,11 @@ STRINGS = {
                                 "answers in the table above and the job's log.",
                                 "模型没有按提示词要求的 JSON 格式作答，小模型常常做不到。请在“模型接口”页选择更强的模型，"
                                 "或查看上表中的回答和任务日志。"),
+    "augment.unparsable_hint_cli": ("The model did not answer in the JSON format the prompt asks for, which small "
+                                    "models often cannot do. Use a stronger endpoint (`llm list`, `llm add`), or read "
+                                    "its answers in {path}.",
+                                    "模型没有按提示词要求的 JSON 格式作答，小模型常常做不到。请换用更强的模型接口"
+                                    "（`llm list`、`llm add`），或在 {path} 中查看它的回答。"),
     "augment.lost.failed_requests": ("{n} calls failed", "{n} 次调用失败"),
     "augment.lost.unparsable": ("{n} answers not in the asked-for JSON", "{n} 条回答不是要求的 JSON 格式"),
     "augment.lost.length": ("{n} out of the length bounds", "{n} 条超出长度范围"),

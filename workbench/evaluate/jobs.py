@@ -37,7 +37,7 @@ def start_evaluation(ws, config: EvalConfig, generate: bool = False) -> tuple[st
     if config.pairwise is not None and len(arms) < 2:
         raise ValueError("pairwise: needs at least two arms / A/B 比较至少需要两个模型")
     report = create_report(ws, config)
-    job_id = jobs.start(ws, "evaluate", {"report": report.id, "generate": generate}, title=f"Evaluate {report.name}")
+    job_id = jobs.start(ws, "evaluate", {"report": report.id, "generate": generate}, title=report.name)
     set_job(ws, report.id, job_id)
     if generate:
         set_inference_job(ws, info.id, job_id)

@@ -30,7 +30,7 @@ def start_rules_job(ws, items, rule: Rule, name: str) -> str:
     from .. import jobs
 
     return jobs.start(ws, KIND, {"sources": stage_sources(ws, items), "rule": rule.model_dump(), "name": name},
-                      f"extract {name}")
+                      name)
 
 
 def stage_sources(ws, items) -> list[dict]:

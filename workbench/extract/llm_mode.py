@@ -95,7 +95,7 @@ def start_llm_job(ws, items, config: LLMExtractConfig, name: str) -> str:
     from .. import jobs
 
     return jobs.start(ws, KIND, {"sources": stage_sources(ws, items), "config": asdict(config), "name": name},
-                      f"extract (LLM) {name}")
+                      name)
 
 
 def parse_questions(text: str, limit: int) -> list[str]:

@@ -44,7 +44,7 @@ def start_inference(ws, config: InferConfig) -> tuple[str, str]:
         raise InferInputError("\n".join(problems))
     version, table = select_rows(ws, config)
     info = create_inference(ws, config, version, inference_rows(table))
-    job_id = jobs.start(ws, "infer", {"inference_id": info.id}, title=f"Inference {info.name}")
+    job_id = jobs.start(ws, "infer", {"inference_id": info.id}, title=info.name)
     set_job(ws, info.id, job_id)
     return info.id, job_id
 

@@ -137,7 +137,7 @@ def start_server(ws, model: str, host: str = "127.0.0.1", port: int = 0, engine:
     # an unlisted folder gets a made-up id that only its path resolves again
     params = {"model": str(model).strip() if spec.id.startswith("path-") else spec.id, "host": host,
               "port": int(port), "engine": engine, "key_sha256": digest}
-    job_id = jobs.start(ws, KIND, params, title=f"serve {spec.id}")
+    job_id = jobs.start(ws, KIND, params, title=spec.id)
     return job_id, key, wait_until_serving(ws, job_id, wait_s, key)
 
 

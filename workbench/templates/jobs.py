@@ -35,4 +35,4 @@ def start_apply_job(ws, version, template: Template | str, target: str, mapping:
     ref = template.ref
     params = {"dataset_id": version.dataset_id, "version": version.number, "template": ref, "target": target,
               "mapping": mapping, "constants": constants or {}, "overwrite": overwrite}
-    return start(ws, "apply_template", params, f"template {ref} → {version.ref} ({target})")
+    return start(ws, "apply_template", params, f"{ref} → {version.ref} ({target})")

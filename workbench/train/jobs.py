@@ -115,6 +115,6 @@ def start_training(ws, config: TrainConfig, accelerate_config: str | None = None
     base = spec.base if spec.kind == "run" and spec.base else spec.id  # continuing a run: its adapter, same base
     run = create_run(ws, config, version.dataset_id, version.number, base)
     params = {"run_id": run.id, "accelerate_config": accelerate_config, "num_processes": num_processes}
-    job_id = jobs.start(ws, "train", params, title=f"Train {run.name}")
+    job_id = jobs.start(ws, "train", params, title=run.name)
     set_job(ws, run.id, job_id)
     return get_run(ws, run.id), job_id
