@@ -2,13 +2,14 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import column_labels, job_card, model_name, show_flash, show_problems, t, workspace
+from ui.common import column_labels, job_card, lang, model_name, show_flash, show_problems, t, workspace
 from workbench import jobs
-from workbench.extract import Pasted, Rule, chunk_documents, read_sources
+from workbench.extract import Pasted, chunk_documents, read_sources, rule_from
 from workbench.extract.chunk import ChunkConfig
 from workbench.extract.llm_mode import (ANSWER_PROMPT, QUESTION_PROMPT, LLMExtractConfig, load_candidates,
                                         rule_candidates, save_reviewed, start_llm_job)
 from workbench.extract.policy import fetch_policy_for, save_fetch_settings
+from workbench.i18n import in_language
 from workbench.extract.score import score_review, score_tables
 from workbench.llm import list_endpoints
 from workbench.problems import ReadError
@@ -69,14 +70,16 @@ if mode == "rules":
                             placeholder=r"问[:：](?P<question>.+)\n答[:：](?P<answer>.+)") if preset == "custom" else None
     if st.button(t("extract.find"), type="primary", key="extract_find", disabled=not items):
         try:
-            rule = Rule(preset=preset, pattern=pattern or None, answer_until=until)
+            rule = rule_from(preset=preset, pattern=pattern or None, answer_until=until)
         except ValueError as error:
-            st.error(str(error))
+            st.error(in_language(str(error), lang()))
         else:
             rows, result = rule_candidates(documents(), rule)
             st.session_state["extract_candidates"] = (rows, None, rule.model_dump())
             st.caption(t("extract.preview_count", count=len(rows), seconds=result.seconds))
-            if not rows:
+            if result.problems:  # dropped over-long answers, sources without pairs (with what to try instead)
+                show_problems(result.problems, height=150)
+            elif not rows:
                 st.info(t("extract.no_pairs"))
 else:
     endpoints = [e.name for e in list_endpoints(ws)]

@@ -5,9 +5,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui.common import histogram_chart, job_card, pick_version, rows_frame, saved, t, workspace
+from ui.common import histogram_chart, job_card, lang, pick_version, rows_frame, saved, t, workspace
 from workbench import jobs
 from workbench.data.quality import FIXES
+from workbench.data.quality_labels import label_problems
 from workbench.data.quality_fixes import (QualityOptions, apply_fix, cached_report, group_rows, leakage_rows,
                                           report_for_version)
 from workbench.models import list_models
@@ -126,6 +127,8 @@ with tabs[3]:
         st.info(t("quality.no_label"))
     else:
         st.caption(t("quality.label_help", distinct=f"{report.labels['distinct']:,}", imbalance=report.labels["imbalance"]))
+        for problem in label_problems(report.labels, lang()):
+            st.warning(problem)
         frame = pd.DataFrame(report.labels["counts"]).fillna({"label": "∅"})
         st.altair_chart(alt.Chart(frame).mark_bar().encode(
             x=alt.X("count:Q", title=t("quality.count")), y=alt.Y("label:N", sort="-x", axis=alt.Axis(labelLimit=240)),

@@ -88,3 +88,33 @@ def test_kill_during_a_million_row_save_leaves_previous_version_intact(tmp_path)
 def test_saved_mappings_are_reusable(ws):
     ws.save_mapping("seed", {"instruction": "prompt", "input": "text", "output": "label"})
     assert ws.mappings()["seed"]["output"] == "label"
+
+
+def test_a_dataset_is_found_by_the_name_it_was_given(ws):
+    """`--name law_faq` saves id law-faq: the name given, and that name written as an id, both find it."""
+    first = ws.create_dataset("law_faq", table(2))
+    assert first.dataset_id == "law-faq"
+    assert ws.resolve("law_faq").ref == ws.resolve("law-faq").ref == "law-faq@1"
+    assert ws.resolve("law_faq@1").ref == "law-faq@1" and ws.dataset("law_faq").id == "law-faq"
+    ws.create_dataset("Law FAQ", table(1))  # another name making the same id base: law-faq-2
+    assert ws.resolve("Law FAQ").dataset_id == "law-faq-2" and ws.resolve("law faq").dataset_id == "law-faq"
+    chinese = ws.create_dataset("法律 问答", table(1))  # Chinese names make no id of their own
+    assert ws.resolve("法律 问答").dataset_id == chinese.dataset_id == "dataset"
+    with pytest.raises(KeyError, match="没有数据集"):
+        ws.resolve("劳动法")  # not read as 'dataset', the id every Chinese name starts from
+    ws.create_dataset("law_faq", table(1))
+    with pytest.raises(KeyError, match="law-faq, law-faq-3"):
+        ws.resolve("law_faq")  # two datasets with that name: the id says which
+    assert ws.resolve("law-faq").rows == 2
+
+
+def test_cli_verbs_take_the_dataset_name_given_at_import(tmp_path, capsys):
+    from workbench.cli import main
+
+    source = tmp_path / "faq.jsonl"
+    source.write_text('{"instruction": "问", "output": "答"}\n', encoding="utf-8")
+    root = str(tmp_path / "ws")
+    assert main(["--workspace", root, "import", str(source), "--name", "law_faq"]) == 0
+    assert "law-faq@1" in capsys.readouterr().out
+    assert main(["--workspace", root, "versions", "law_faq"]) == 0
+    assert "law-faq@1" in capsys.readouterr().out

@@ -93,7 +93,7 @@ def classification_and_pairwise(summary: dict) -> None:
         columns = st.columns([1, 1, 4])
         columns[0].metric(t("eval.accuracy"), "–" if result["accuracy"] is None else f"{result['accuracy']:.3f}")
         columns[1].metric(t("eval.macro_f1"), "–" if result["macro_f1"] is None else f"{result['macro_f1']:.3f}")
-        columns[2].dataframe(pd.DataFrame(result["confusion"], index=result["labels"], columns=result["columns"]))
+        columns[2].dataframe(reports.confusion_table(result, lang()))
     if summary.get("pairwise"):
         pairwise = summary["pairwise"]
         st.markdown(t("eval.pairwise_title", baseline=pairwise["baseline"], judge=pairwise.get("judge")))

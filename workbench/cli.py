@@ -11,8 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
+from pydantic import ValidationError
 
+from . import config_file
 from .i18n import t
 from .llm.types import LLMError
 from .model_convert import ModelError
@@ -29,11 +30,11 @@ def _workspace(args):
     return Workspace(args.workspace, recover=args.verb != "jobs" or args.action != "run")
 
 
-def _print_problems(problems, lang: str, limit: int = 50) -> None:
+def _print_problems(problems, lang: str, limit: int = 50, file=None) -> None:
     for problem in problems[:limit]:
-        print(f"  {t(f'problem.{problem.severity}', lang)}: {problem.located(lang)}")
+        print(f"  {t(f'problem.{problem.severity}', lang)}: {problem.located(lang)}", file=file)
     if len(problems) > limit:
-        print(f"  ... {len(problems) - limit} more")
+        print(f"  ... {len(problems) - limit} more", file=file)
 
 
 def cmd_import(args, ws) -> int:
@@ -64,32 +65,41 @@ def cmd_validate(args, ws) -> int:
 
 
 def cmd_map(args, ws) -> int:
+    from . import config_file
     from .data.mapping import FieldMapping
     from .data.operations import map_fields
 
     if args.mapping:
-        mapping = FieldMapping(**yaml.safe_load(Path(args.mapping).read_text(encoding="utf-8")))
+        mapping = config_file.load(FieldMapping, args.mapping)
     elif args.use:
-        mapping = FieldMapping(**ws.mappings()[args.use])
+        saved = ws.mappings()
+        if args.use not in saved:
+            raise ValueError(f"no saved mapping '{args.use}'; saved: {', '.join(saved) or '(none)'} / "
+                             f"没有名为“{args.use}”的映射；已保存：{'、'.join(saved) or '（无）'}")
+        mapping = FieldMapping(**saved[args.use])
     else:
-        mapping = FieldMapping(**dict(item.split("=", 1) for item in args.set or []))
+        pairs = args.set or []
+        bad = [item for item in pairs if "=" not in item]
+        if bad:
+            raise ValueError(f"--set takes target=source (e.g. instruction=prompt), got {bad[0]!r} / "
+                             f"--set 的写法是 目标字段=源列（如 instruction=prompt），收到 {bad[0]!r}")
+        mapping = FieldMapping(**dict(item.split("=", 1) for item in pairs))
     new = map_fields(ws, ws.resolve(args.ref), mapping, save_as=args.save_as)
-    print(f"mapped -> {new.ref} ({new.rows} rows, columns {', '.join(new.columns)})")
+    print(t("cli.mapped", args.lang, ref=new.ref, rows=new.rows, columns=", ".join(new.columns)))
     return 0
 
 
 def cmd_split(args, ws) -> int:
+    from . import config_file
     from .data.operations import split_version
     from .data.split import SplitConfig, split_summary
 
-    values = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) if args.config else {}
-    for key in ("train", "validation", "test", "seed", "stratify", "group"):
-        if getattr(args, key) is not None:
-            values[key] = getattr(args, key)
-    config = SplitConfig(**values)
+    options = {key: getattr(args, key) for key in ("train", "validation", "test", "seed", "stratify", "group")}
+    config = config_file.load(SplitConfig, args.config, **options) if args.config else SplitConfig(
+        **{key: value for key, value in options.items() if value is not None})
     new = split_version(ws, ws.resolve(args.ref), config)
     summary = split_summary(ws.read(new), config.stratify)
-    print(f"split -> {new.ref}: {json.dumps(summary, ensure_ascii=False)}")
+    print(t("cli.split", args.lang, ref=new.ref, summary=json.dumps(summary, ensure_ascii=False)))
     return 0
 
 
@@ -98,7 +108,7 @@ def cmd_export(args, ws) -> int:
 
     version = ws.resolve(args.ref)
     out = export_version(ws, version, args.format, split=args.split, out=Path(args.out))
-    print(f"exported {version.ref} -> {out}")
+    print(t("cli.exported", args.lang, ref=version.ref, out=out))
     return 0
 
 
@@ -127,7 +137,7 @@ def cmd_diff(args, ws) -> int:
 def cmd_restore(args, ws) -> int:
     version = ws.resolve(args.ref)
     new = ws.restore(version.dataset_id, version.number, ws.dataset(version.dataset_id).head)
-    print(f"restored {version.ref} as {new.ref}")
+    print(t("cli.restored", args.lang, old=version.ref, ref=new.ref))
     return 0
 
 
@@ -285,15 +295,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args, ws)
     except ReadError as error:
-        print("cannot read the file / 无法读取文件:", file=sys.stderr)
-        _print_problems(error.problems, args.lang)
+        print(f"{t('cli.error', args.lang)}: {t('cli.unreadable', args.lang)}", file=sys.stderr)
+        _print_problems(error.problems, args.lang, file=sys.stderr)
         return EXIT_USER_ERROR
-    except ModelError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except ValidationError as error:  # options given on the command line (config files are located by config_file)
+        _error(args.lang, "\n".join(config_file.problems(error)))
+        return EXIT_USER_ERROR
+    except (KeyError, ValueError, ModelError, StaleVersionError) as error:
+        _error(args.lang, error.args[0] if isinstance(error, KeyError) and error.args else str(error))
         return EXIT_USER_ERROR
     except LLMError as error:
-        print(f"error: {error}", file=sys.stderr)
+        _error(args.lang, str(error))
         return 1
-    except (KeyError, ValueError, StaleVersionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _error(lang: str, message: str) -> None:
+    print(f"{t('cli.error', lang)}: {message}", file=sys.stderr)

@@ -234,16 +234,37 @@ class Workspace:
                             r["n"]) for r in rows]
 
     def dataset(self, dataset_id: str) -> DatasetInfo:
+        dataset_id = self.dataset_id_for(dataset_id)
         for info in self.datasets():
             if info.id == dataset_id:
                 return info
         raise NotFoundError(f"No dataset '{dataset_id}' in {self.root} / 工作区中没有数据集“{dataset_id}”")
+
+    def dataset_id_for(self, name: str) -> str:
+        """The id a person means: the id itself, the name the dataset was given (`--name law_faq`), or the id
+        that name makes (law_faq -> law-faq); anything else comes back as it is (and is then not found)."""
+        name = str(name)
+        if self._query("SELECT 1 FROM datasets WHERE id=?", (name,)):
+            return name
+        display = " ".join(name.split())
+        named = [row["id"] for row in self._query("SELECT id FROM datasets WHERE name=? ORDER BY created_at",
+                                                  (display,))]
+        if len(named) > 1:
+            raise NotFoundError(f"'{display}' names {len(named)} datasets ({', '.join(named)}); give the id / "
+                                f"名为“{display}”的数据集有 {len(named)} 个（{'、'.join(named)}），请使用 id")
+        if named:
+            return named[0]
+        made = slug(display, default="")
+        if made and made != name and self._query("SELECT 1 FROM datasets WHERE id=?", (made,)):
+            return made
+        return name
 
     def versions(self, dataset_id: str) -> list[VersionInfo]:
         rows = self._query("SELECT * FROM versions WHERE dataset_id=? ORDER BY number", (dataset_id,))
         return [self._version_info(r) for r in rows]
 
     def version(self, dataset_id: str, number: int | None = None) -> VersionInfo:
+        dataset_id = self.dataset_id_for(dataset_id)
         if number is None:
             number = self.dataset(dataset_id).head
         rows = self._query("SELECT * FROM versions WHERE dataset_id=? AND number=?", (dataset_id, number))
@@ -252,7 +273,7 @@ class Workspace:
         return self._version_info(rows[0])
 
     def resolve(self, ref: str) -> VersionInfo:
-        """`name@3` or `name` (newest version) -> VersionInfo."""
+        """`name@3` or `name` (newest version) -> VersionInfo; the name may be the id or the name given at import."""
         dataset_id, _, number = str(ref).partition("@")
         return self.version(dataset_id, int(number) if number else None)
 

@@ -226,8 +226,8 @@ def test_csv_embedded_newlines_and_quotes_keep_later_rows_located(ws, tmp_path):
         {"instruction": 'he said "hi"\nand left', "output": "ok, fine"},
         {"instruction": "two\r\nlines", "output": None},
         {"instruction": "last", "output": '"quoted"'}]
-    # located by CSV record, the row number a spreadsheet shows (the record starts on text line 4)
-    assert where(staged.problems) == {("missing_field", "quoted.csv", 3, 1, "output")}
+    # located by the text line where the record starts (record 2 of the data, after a two-line cell)
+    assert where(staged.problems) == {("missing_field", "quoted.csv", 4, 1, "output")}
 
 
 def test_gbk_file_is_detected_and_the_encoding_recorded(ws, tmp_path):
@@ -286,6 +286,19 @@ def test_xlsx_with_several_sheets_merged_and_empty_cells(ws, tmp_path):
     assert version.params["sheet"] == "extra" and version.params["format"] == "xlsx"
     assert user_rows(ws.read(version)) == [{"instruction": "x", "output": "y"}]
     assert ws.dataset(version.dataset_id).name == "book"
+
+
+def test_xlsx_summary_names_the_sheet_not_an_encoding(ws, tmp_path, capsys):
+    """A workbook has no text encoding: the CLI summary shows the sheet it read, never 'None'."""
+    from workbench.cli import main
+
+    path = make_workbook(tmp_path / "book.xlsx")
+    staged = stage_file(ws, path, ReadOptions(sheet="extra"))
+    assert staged.info["encoding"] == "extra" and staged.summary()["encoding"] == "extra"
+    assert commit_staged(ws, staged.id, "").params["encoding"] is None  # lineage keeps no made-up encoding
+    assert main(["--workspace", str(ws.root), "--lang", "zh", "import", str(path), "--keep-bad"]) == 0
+    out = capsys.readouterr().out
+    assert "（xlsx，主表）" in out and "None" not in out
 
 
 def test_extremely_long_rows_are_imported_whole(ws, tmp_path):

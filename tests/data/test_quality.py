@@ -17,6 +17,7 @@ from transformers import PreTrainedTokenizerFast
 from workbench.data import near_duplicates as nd
 from workbench.data.language_mix import LANGUAGES, language_codes
 from workbench.data.quality import QualityReport, quality_report
+from workbench.data.quality_labels import label_problems
 from workbench.data.quality_cli import describe
 from workbench.data.quality_fixes import (QualityOptions, apply_fix, cache_path, cached_report, group_rows,
                                           leakage_rows, report_for_version)
@@ -208,10 +209,32 @@ def test_label_balance_per_split():
                       "_split": ["train", "train", "test", "train", "test", "train", "train"]})
     labels = quality_report(table, label_field="label").labels
     assert labels["counts"] == [{"label": "好", "count": 3, "share": round(3 / 7, 4)},
-                                {"label": "差", "count": 2, "share": round(2 / 7, 4)},
-                                {"label": None, "count": 2, "share": round(2 / 7, 4)}]
-    assert labels["by_split"] == {"train": {"好": 2, "差": 1, "": 2}, "test": {"好": 1, "差": 1}}
-    assert labels["distinct"] == 3 and labels["imbalance"] == 1.5
+                                {"label": "差", "count": 2, "share": round(2 / 7, 4)}]
+    assert labels["by_split"] == {"train": {"好": 2, "差": 1}, "test": {"好": 1, "差": 1}}
+    assert labels["distinct"] == 2 and labels["imbalance"] == 1.5 and labels["blank"] == 2
+
+
+def test_blank_labels_are_no_class_and_whitespace_or_width_variants_are_reported():
+    """'正面 ' and '负面　' are one class each in the balance (21/19, not 21/1), but reported: split and training
+    would keep them apart. A blank label is counted on its own, not as a class."""
+    values = ["中性"] * 21 + ["负面"] * 19 + ["负面\u3000"] + ["正面"] * 18 + ["正面 "] + [None] + ["ＯＫ", "OK"]
+    table = pa.table({"text": [f"评论{i}" for i in range(len(values))], "output": values})
+    report = quality_report(table, label_field="output")
+    labels = report.labels
+    assert [(c["label"], c["count"]) for c in labels["counts"]] == [("中性", 21), ("负面", 20), ("正面", 19), ("OK", 2)]
+    assert labels["blank"] == 1 and labels["distinct"] == 4 and labels["imbalance"] == 10.5
+    assert labels["variants"] == [{"label": "ＯＫ", "as": "OK", "count": 1}, {"label": "正面 ", "as": "正面", "count": 1},
+                                  {"label": "负面\u3000", "as": "负面", "count": 1}]
+    blank, variants = label_problems(labels)
+    assert blank == "1 row with a blank label (not counted as a class) / 1 行标签为空（不计为类别）"
+    assert "labels that differ only by whitespace or width: 'ＯＫ' → 'OK' (1 row), '正面 ' → '正面' (1 row)" in variants
+    assert " / 仅空白或全角/半角不同的标签：" in variants
+    assert report.summary()["label_problems"] == [blank, variants] and report.summary()["label_blank"] == 1
+    report.ref = "reviews@1"
+    chinese = describe(report, "zh")
+    assert "4 distinct, largest/smallest 10.5; '中性' 21, '负面' 20, '正面' 19, 'OK' 2, 1 blank" in chinese
+    assert "    ! 仅空白或全角/半角不同的标签：'ＯＫ' → 'OK'（1 行）" in chinese and "differ only" not in chinese
+    assert "    ! 1 row with a blank label" in describe(report, "en")
 
 
 def test_language_rule():

@@ -10,6 +10,7 @@ import pytest
 from workbench.data import encoding as encoding_module
 from workbench.data import read_jsonl as read_jsonl_module
 from workbench.data.read import ReadOptions, detect_encoding, detect_format, list_sheets, read_file
+from workbench.data.validate import validate_table
 from workbench.problems import ReadError
 
 HUANHUAN = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "huanhuan.json")
@@ -339,7 +340,7 @@ def test_csv_quotes_newlines_empty_cells_and_row_numbers(tmp_path):
         {"instruction": "line one\nline two", "input": None, "output": "answer"},
         {"instruction": 'say "hi"', "input": "  ", "output": "a, b"},
         {"instruction": "last", "input": None, "output": None}]
-    assert result.table.column("_line").to_pylist() == [2, 3, 4]
+    assert result.table.column("_line").to_pylist() == [2, 4, 5]  # the first record spans lines 2-3
     assert result.info["format"] == "csv" and result.problems == []
 
 
@@ -369,18 +370,36 @@ def test_csv_header_only_and_empty_files(tmp_path):
     assert codes(read_error(tmp_path / "blank.csv")) == ["file_empty"]
 
 
-def test_csv_ragged_and_blank_rows_are_located_by_spreadsheet_row(tmp_path):
+def test_csv_ragged_and_blank_rows_are_located_by_the_line_where_they_start(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text('instruction,output\na,b\n"multi\nline",c\nd,e,EXTRA\n\nshort\nf,g\n\n', "utf-8")
     result = read_file(path)
     assert [row["instruction"] for row in user_rows(result)] == ["a", "multi\nline", "short", "f"]
-    assert result.table.column("_line").to_pylist() == [2, 3, 6, 7]
+    assert result.table.column("_line").to_pylist() == [2, 3, 7, 8]
     problems = {p.code: p for p in result.problems}
-    assert (problems["row_too_many_fields"].line, problems["row_too_many_fields"].params["found"]) == (4, 3)
+    assert (problems["row_too_many_fields"].line, problems["row_too_many_fields"].params["found"]) == (5, 3)
     assert problems["row_too_many_fields"].row is None
-    assert (problems["row_too_few_fields"].line, problems["row_too_few_fields"].row) == (6, 2)
+    assert (problems["row_too_few_fields"].line, problems["row_too_few_fields"].row) == (7, 2)
     assert problems["rows_skipped_empty"].params["count"] == 1
-    assert problems["rows_skipped_empty"].params["lines"] == [5]
+    assert problems["rows_skipped_empty"].params["lines"] == [6]
+
+
+@pytest.mark.parametrize("bad_row", [False, True])  # True: pyarrow rejects the file, the csv module reads it
+def test_csv_rows_after_multi_line_cells_keep_their_physical_line(tmp_path, bad_row):
+    """Two quoted cells with line breaks (\n and \r\n) move every later row down, in `_line` and in problems."""
+    path = tmp_path / "bad.csv"
+    text = ('instruction,input,output\n"first\nsecond",x,y\n"a\r\nb\nc",x,y\n'
+            + ("d,e,f,EXTRA\n" if bad_row else "d,e,f\n") + "no output,x,\n")
+    path.write_bytes(text.encode("utf-8"))
+    result = read_file(path)
+    assert [row["instruction"] for row in user_rows(result)][:2] == ["first\nsecond", "a\r\nb\nc"]
+    assert result.table.column("_line").to_pylist() == ([2, 4, 8] if bad_row else [2, 4, 7, 8])
+    if bad_row:
+        [problem] = result.problems
+        assert (problem.code, problem.line) == ("row_too_many_fields", 7)
+        assert problem.located("zh").startswith("bad.csv:7: 该行有 4 个字段")
+    report = validate_table(result.table, "alpaca", file="bad.csv")
+    assert [p.located("zh") for p in report.problems if p.field == "output"] == ["bad.csv:8: [output] 缺少必填字段“output”。"]
 
 
 def test_tsv_and_crlf(tmp_path):

@@ -22,11 +22,12 @@ PERSONA = ["臣妾做不到啊。", "皇上万福金安。", "这宫里的日子
            "<b>嬛嬛</b>不敢。", "本宫乏了，退下吧。"]
 
 
-def answered(ws, outputs: dict[str, list], references=None, split=True, models: dict[str, str] | None = None):
+def answered(ws, outputs: dict[str, list], references=None, split=True, models: dict[str, str] | None = None,
+             prompts=None):
     """An inference whose answers are given (no model runs): {arm: [answer or None (failed)]} per row; every arm
     is the bundled model unless `models` names another (arms of different models keep separate overrides)."""
     n = len(next(iter(outputs.values())))
-    table = {"instruction": [f"问题 {i}：你是谁？" for i in range(n)],
+    table = {"instruction": prompts or [f"问题 {i}：你是谁？" for i in range(n)],
              "output": references or PERSONA[:n]}
     if split:
         table["_split"] = ["test"] * n

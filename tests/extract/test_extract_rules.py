@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from tests.extract.documents import text_pdf
 from workbench.extract import (Rule, extract_pairs, find_pairs, looks_like_question, pairs_to_rows, preset_pattern,
-                               preview, read_sources, read_upload, rows_table, score_extraction)
+                               preview, read_sources, read_upload, rows_table, rule_from, score_extraction)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -51,6 +51,27 @@ def test_qa_colon_answers_end_at_their_paragraph_unless_asked_to_run_to_the_next
     assert qa(text, answer_until="next_question")[0] == ("怎么安装？", "下载安装包。\n双击运行。\n\n注意：需要管理员权限。")
 
 
+def test_a_colon_or_a_list_carries_a_paragraph_answer_over_blank_lines():
+    """方式如下： + a list + its closing line is one answer; the bridge never reaches another question or a footer."""
+    listed = "可以：\n\n1. 协商；\n2. 投诉。\n\n以上途径可同时进行。"
+    text = f"问：拖欠工资怎么办？\n答：{listed}\n\n无关的下一段。\n\n问：能辞退吗？\n答：不能。\n\n---\n页脚"
+    assert qa(text) == [("拖欠工资怎么办？", listed), ("能辞退吗？", "不能。")]
+    assert qa("问：A？\n答：包括\n\n- 甲\n\n- 乙\n\n总结。\n\n无关。") == [("A？", "包括\n\n- 甲\n\n- 乙\n\n总结。")]
+    assert qa("Q: How?\nA: Do this: \n\nOpen the settings.\n\nUnrelated.") == [("How?", "Do this: \n\nOpen the settings.")]
+    assert qa("问：A？\n答：如下：\n\n## 标题\n内容") == [("A？", "如下：")]
+    assert qa("问：A？\n答：如下：\n\n问：B？\n答：乙。") == [("A？", "如下："), ("B？", "乙。")]
+    numbered = "1. 如何维权？\n可以：\n\n（1）协商；\n（2）仲裁。\n\n以上。\n\n2. 能辞退吗？\n不能。"
+    assert qa(numbered, preset="numbered") == [("如何维权？", "可以：\n\n（1）协商；\n（2）仲裁。\n\n以上。"),
+                                               ("能辞退吗？", "不能。")]
+
+
+@pytest.mark.parametrize("separator", ["---", "***", "___", "- - -", "## 联系我们"])
+def test_a_horizontal_rule_or_a_heading_ends_an_answer_in_every_mode(separator):
+    text = f"问：能辞退吗？\n答：不能。\n\n还要看合同。\n\n{separator}\n本页内容由某律所整理。咨询热线：400-000-0000"
+    assert qa(text, answer_until="next_question") == [("能辞退吗？", "不能。\n\n还要看合同。")]
+    assert qa(f"## 能辞退吗？\n\n不能。\n\n{separator}\n页脚", preset="faq_headings") == [("能辞退吗？", "不能。")]
+
+
 def test_qa_colon_needs_an_answer_and_keeps_colons_inside_the_question():
     assert qa("问：没有回答的问题？\n\n其他内容。") == []
     assert qa("Q: What is plan A: the basic one?\nA: The cheapest.") == [("What is plan A: the basic one?",
@@ -90,11 +111,22 @@ def test_custom_pattern_with_named_groups():
 
 
 @pytest.mark.parametrize("pattern, code_word", [(r"(?P<question>.+", "正则"), (r"(?P<question>.+)", "answer"),
-                                                (None, "question")])
+                                                (None, "question"), ("", "needs a pattern")])
 def test_bad_custom_patterns_are_refused_in_both_languages(pattern, code_word):
     with pytest.raises(ValidationError) as caught:
         Rule(preset="custom", pattern=pattern)
     assert code_word in str(caught.value) and " / " in str(caught.value)
+
+
+def test_rule_from_gives_the_reason_alone_without_the_pydantic_dump():
+    with pytest.raises(ValueError) as caught:
+        rule_from(preset="custom", pattern=r"(?P<question>.+")
+    message = str(caught.value)
+    assert message.startswith("The pattern is not a valid regular expression") and "该模式不是有效的正则表达式" in message
+    assert "validation error" not in message and "pydantic" not in message
+    with pytest.raises(ValueError, match="max_answer_chars"):
+        rule_from(max_answer_chars=0)
+    assert rule_from(preset="auto").preset == "auto"
 
 
 def test_a_runaway_custom_pattern_is_stopped_in_the_preview():
@@ -146,6 +178,28 @@ def test_preview_stops_at_the_limit_and_warns_when_nothing_is_found():
     empty = preview("没有问答的文本。", Rule())
     assert empty.pairs == [] and empty.problems[0].code == "extract_no_pairs"
     assert empty.problems[0].severity == "warning"
+
+
+def test_an_answer_over_the_limit_is_dropped_with_a_warning_naming_its_question():
+    statute = "第一条 为了保护劳动者的合法权益，制定本法。" * 1000
+    text = f"问：什么是劳动合同？\n答：协议。\n\n问：劳动法全文是什么？\n答：{statute}\n\n问：工资多久发？\n答：每月。"
+    for preset in ("qa_colon", "auto"):
+        result = extract_pairs([("doc", "law.md", text)], Rule(preset=preset))
+        assert [p.question for p in result.pairs] == ["什么是劳动合同？", "工资多久发？"]
+        [problem] = result.problems
+        assert (problem.code, problem.severity, problem.file, problem.line) == ("extract_answer_too_long", "warning",
+                                                                                 "law.md", 4)
+        assert "劳动法全文是什么？" in problem.message_en and str(len(statute)) in problem.message_en
+        assert "20000" in problem.message_en and "已丢弃" in problem.message_zh
+    assert extract_pairs([("doc", "law.md", text)], Rule(max_answer_chars=30_000)).problems == []
+
+
+def test_no_pairs_suggests_auto_unless_auto_was_used():
+    numbered = "1、加班费怎么算？\n按工资的 150% 支付。"
+    [problem] = extract_pairs([("doc", "faq.md", numbered)], Rule(preset="qa_colon")).problems
+    assert "--preset auto" in problem.message_en and "--preset auto" in problem.message_zh
+    [problem] = extract_pairs([("doc", "x.md", "没有问答。")], Rule(preset="auto")).problems
+    assert problem.code == "extract_no_pairs" and "--preset auto" not in problem.message_en
 
 
 def test_question_detection_for_faq_headings():

@@ -81,7 +81,8 @@ def test_split_selection_refuses_zero_rows_and_missing_splits(ws):
     assert select_rows(ws, InferConfig(dataset="qa", max_rows=2, arms=arms("m")))[1].num_rows == 2
     with pytest.raises(InferInputError) as caught:
         select_rows(ws, InferConfig(dataset="qa", split="validation", arms=arms("m")))
-    assert "0 rows" in str(caught.value) and "没有任何行" in str(caught.value) and "qa@1" in str(caught.value)
+    assert "qa@1 has no split 'validation'; it has " in str(caught.value) and "没有“validation”划分" in str(caught.value)
+    assert {"train", "test"} <= set(str(caught.value).split("it has ")[1].split(" (")[0].split(", "))
     ws.create_dataset("plain", qa_table().drop_columns(["_split"]))
     with pytest.raises(InferInputError, match="has no splits"):
         select_rows(ws, InferConfig(dataset="plain", arms=arms("m")))
@@ -93,7 +94,7 @@ def test_an_inference_with_problems_is_refused_before_anything_starts(ws):
     config = InferConfig(dataset="qa", split="validation", arms=arms("smollm2-135m-instruct", "no-such-model",
                                                                      "local:nope"))
     problems = check_config(ws, config)
-    assert problems[0].startswith("split:") and "0 rows" in problems[0]
+    assert problems[0].startswith("split:") and "has no split 'validation'" in problems[0]
     assert problems[1].startswith("arms[1].model:") and "no-such-model" in problems[1] and "未知模型" in problems[1]
     assert problems[2].startswith("arms[2].model:") and "nope" in problems[2]
     assert len(problems) == 3  # the bundled model is fine

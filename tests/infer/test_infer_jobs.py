@@ -95,11 +95,11 @@ def test_the_infer_verbs_run_list_show_and_refuse_bad_configs(infer_ws, tmp_path
         return str(path)
 
     duplicate = cli(ws.root, write(arms=[{"label": "x", "model": ids["a"]}, {"label": "x", "model": ids["b"]}]))
-    assert duplicate.returncode == 2 and f"{path}: arms[1].label" in duplicate.stderr and "重名" in duplicate.stderr
+    assert duplicate.returncode == 2 and f"{path}:1: arms[1].label" in duplicate.stderr and "重名" in duplicate.stderr
     unknown = cli(ws.root, write(arms=[{"label": "x", "model": "no-such-model"}]))
     assert unknown.returncode == 2 and f"{path}: arms[0].model" in unknown.stderr and "未知模型" in unknown.stderr
     empty = cli(ws.root, write(split="validation"))
-    assert empty.returncode == 2 and "0 rows" in empty.stderr and "没有任何行" in empty.stderr
+    assert empty.returncode == 2 and "has no split 'validation'; it has test, train" in empty.stderr and "现有划分" in empty.stderr
     assert all("Traceback" not in r.stderr for r in (duplicate, unknown, empty))
     assert list_inferences(ws) == []
 

@@ -217,6 +217,16 @@ def test_the_local_backend_generates_a_batch(tiny_model):
     assert isinstance(greedy, LLMError) and greedy.kind == "empty"
 
 
+def test_an_answer_cut_by_max_new_tokens_ends_in_whole_characters(tiny_model):
+    ws, model_id = tiny_model
+    local = LocalBackend(ws, get_endpoint(ws, f"local:{model_id}"))
+    ids = local.tokenizer.encode("情感", add_special_tokens=False)  # byte-level: 3 tokens per character
+    assert local.tokenizer.decode(ids[:4]) == "情\ufffd"
+    cut = local._completion(ids[:4], 1, GenerationParams(max_new_tokens=4), 0.0)
+    assert (cut.text, cut.finish_reason) == ("情", "length")
+    assert local._completion(ids, 1, GenerationParams(max_new_tokens=6), 0.0).text == "情感"
+
+
 def test_a_local_model_served_as_an_openai_endpoint_answers_the_openai_client(tiny_model):
     ws, model_id = tiny_model
     local = LocalBackend(ws, get_endpoint(ws, f"local:{model_id}"))

@@ -89,3 +89,20 @@ def test_a_chinese_user_reviews_pairs_and_chunks_under_chinese_headings(app_env,
     assert {"保留", "问题（instruction）", "答案（output）", "来源片段"} <= review
     labels = [w.label for w in at.selectbox]
     assert labels.count("模式") == 0 and "问答格式" in labels and at.radio(key="extract_mode").label == "模式"
+
+
+def test_rule_problems_show_as_a_table_and_a_bad_pattern_as_one_clean_line(app_env):
+    """A dropped over-long answer is listed by its question; an invalid regex shows its reason, not pydantic's dump."""
+    statute = "第一条 为了保护劳动者的合法权益，制定本法。" * 1000
+    at = page("extract").run()
+    at.text_area(key="extract_paste").input(f"{FAQ}\n\n问：劳动法全文是什么？\n答：{statute}").run()
+    at.button(key="extract_find").click().run()
+    no_errors(at)
+    assert len(at.session_state["extract_candidates"][0]) == 2
+    problems = next(frame.value for frame in at.dataframe if "message_en" in frame.value.columns)
+    assert problems["message_en"].str.contains("劳动法全文是什么？").any() and problems["line"].tolist() == [9]
+    at.selectbox(key="extract_preset").select("custom").run()
+    at.text_input(key="extract_pattern").input("(?P<question>").run()
+    at.button(key="extract_find").click().run()
+    [error] = [e.value for e in at.error]
+    assert error.startswith("The pattern is not a valid regular expression") and "validation error" not in error

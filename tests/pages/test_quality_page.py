@@ -75,3 +75,15 @@ def test_a_big_version_is_checked_by_a_background_job(app_env, monkeypatch, huan
     at.run()
     no_errors(at)
     assert {m.label: m.value for m in at.metric}["Exact duplicates"] == "112"
+
+
+def test_the_labels_tab_warns_of_blank_labels_and_spellings_that_differ_only_by_whitespace(app_env):
+    version = app_env.create_dataset("reviews", pa.table({
+        "instruction": [f"评论 {i}" for i in range(7)],
+        "output": ["正面", "正面", "正面 ", "负面", "负面　", "中性", ""]}))
+    at = page("quality").run()
+    at.selectbox(key=f"quality_label_{version.ref}").select("output")  # in the form: sent with its button
+    at.button(key="quality_run").click().run()
+    no_errors(at)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "'正面 ' → '正面' (1 row)" in warnings and "1 row with a blank label" in warnings, warnings

@@ -1,7 +1,7 @@
 """Rendering: strict variables, located bilingual errors, a sandbox, and rendering on dataset rows."""
 import pytest
 
-from workbench.templates import Template, TemplateError, render, render_row, row_variables, variables_of
+from workbench.templates import Template, TemplateError, Variable, render, render_row, row_variables, variables_of
 
 
 def error_of(text, variables=None) -> TemplateError:
@@ -56,3 +56,17 @@ def test_render_row_maps_columns_and_treats_empty_cells_as_empty_text():
     assert render_row(text, row, {"review": "text", "label": "label"}, {"labels": "正面、负面"}) == "正面、负面|物流很快|"
     assert row_variables("{{ text }}", row) == {"text": "物流很快"}  # no mapping: same-name columns
     assert row_variables("{{ text }}", row, {}) == {}  # an explicit mapping is taken as given
+
+
+def test_chinese_variable_names_render_and_full_width_ones_are_refused_with_their_line():
+    """Python reads the identifier ｘ as x in the code jinja2 compiles: {{ ｘ }} would silently show x's value."""
+    assert variables_of("{{ 领域 }}：{{ 问题 }}") == ["领域", "问题"]
+    assert render("{{ 领域 }}：{{ 问题 }}", {"领域": "劳动", "问题": "加班"}) == "劳动：加班"
+    with pytest.raises(TemplateError) as caught:
+        render("x={{ x }}\n{% if ｘ %}{{ ｘ }}{% endif %}", {"x": "half", "ｘ": "full"})
+    error = caught.value
+    assert (error.kind, error.line, error.variable) == ("variable_name", 2, "ｘ")
+    assert "write it as 'x'" in error.located("en") and "第 2 行" in error.located("zh")
+    with pytest.raises(ValueError, match="不是有效的变量名"):
+        Variable(name="ｘ")
+    assert Variable(name="领域").name == "领域"

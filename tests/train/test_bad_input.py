@@ -86,6 +86,16 @@ def test_a_missing_validation_split_trains_without_validation_and_says_so(train_
     assert not [r for r in read_metrics(run.folder) if "eval_loss" in r]
 
 
+def test_rows_cut_by_max_length_are_counted_in_the_log_and_the_summary(train_ws, run_here, tokenizer, capsys):
+    ws, model_id = train_ws
+    longest = quality_gate(ws, config(model_id), tokenizer)["longest"]
+    cfg = config(model_id, max_length=longest - 1, max_steps=1)
+    cut = quality_gate(ws, cfg, tokenizer)["truncated"]
+    run, info = run_here(ws, cfg)
+    assert info.state == "succeeded" and cut >= 1 and run.summary["rows_cut"] == cut
+    assert f"{cut} of 32 rows are longer than max_length={longest - 1} tokens and were cut" in capsys.readouterr().out
+
+
 def test_max_length_shorter_than_every_prompt_leaves_nothing_to_train_on(train_ws, run_here, tokenizer):
     ws, model_id = train_ws
     cfg = config(model_id, max_length=8)

@@ -34,6 +34,8 @@ def test_total_steps_from_epochs_and_max_steps():
     assert packing.total_steps(40, 4, 2, 1.0, None) == 5
     assert packing.total_steps(40, 4, 2, 0.5, None) == 3  # fractions stop part-way (rounded up)
     assert packing.total_steps(40, 4, 2, 3.0, 7) == 7
+    assert packing.total_steps(40, 4, 2, 1.0, 12) == 12  # max_steps overrides epochs: the data repeats
+    assert len(set(packing.step_rows(40, 11, 4, 2, seed=0)) - set(range(40))) == 0  # step 12 draws from epoch 3
     assert packing.total_steps(3, 8, 1, 1.0, None) == 1
 
 

@@ -99,7 +99,7 @@ def test_bad_config_files_are_located_and_refused_without_a_traceback(train_ws, 
     assert lines[1].startswith(f"{unknown}:4: method: Input should be 'lora' or 'full'") and "取值" in lines[1]
 
     listed = write(tmp_path, "- dataset: qa\n", "list.yaml")
-    assert "must be a mapping of knob: value / 配置文件必须是键值映射" in cli(ws, "train", str(listed), code=2).stderr
+    assert "list.yaml: must be a mapping of key: value / 必须是“键: 值”的映射" in cli(ws, "train", str(listed), code=2).stderr
     missing = cli(ws, "train", str(tmp_path / "nowhere.yaml"), code=2).stderr
     assert "nowhere.yaml: cannot read the file" in missing and "无法读取配置文件" in missing
     unknown_run = cli(ws, "runs", "show", "no-such-run", code=2).stderr

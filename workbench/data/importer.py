@@ -74,11 +74,25 @@ def stage_file(ws, path: str | Path, options: ReadOptions | None = None, display
     with atomic_path(folder / "rows.parquet") as tmp:
         pq.write_table(result.table, tmp, compression="zstd")
     staged = StagedImport(staging_id, folder, display_name, {**result.info, "rows": result.table.num_rows,
-                          "schema": report.schema, "path": str(path)}, problems, counts, error_rows)
+                          "schema": report.schema, "path": str(path), "encoding": shown_encoding(result.info)},
+                          problems, counts, error_rows)
     write_json_atomic(folder / "meta.json", {
         "source": display_name, "info": staged.info, "counts": counts, "error_rows": error_rows,
         "problems": [p.to_dict() for p in problems], "created_at": time.time()})
     return staged
+
+
+TEXT_FORMATS = ("csv", "json", "jsonl")  # read through a text encoding; the others store text as UTF-8 themselves
+
+
+def shown_encoding(info: dict) -> str:
+    """What a summary shows beside the format ("csv, gb18030"): the text encoding, or for a workbook the
+    sheet that was read (its text has no encoding to choose); never None."""
+    if info.get("format") in TEXT_FORMATS and info.get("encoding"):
+        return info["encoding"]
+    if info.get("format") == "xlsx" and info.get("sheet"):
+        return str(info["sheet"])
+    return "utf-8"  # Parquet and datasets folders: Arrow strings are UTF-8 by definition
 
 
 def _error_rows(problem: Problem) -> list[int]:
@@ -147,8 +161,9 @@ def commit_staged(ws, staging_id: str, name: str, drop_error_rows: bool = False,
         before = table.num_rows
         table = edit.delete_rows(table, sorted(errors))
         dropped = before - table.num_rows
+    text_encoding = staged.info.get("encoding") if staged.info.get("format") in TEXT_FORMATS else None
     params = {"source": staged.source, "format": staged.info.get("format"),
-              "encoding": staged.info.get("encoding"), "sheet": staged.info.get("sheet"),
+              "encoding": text_encoding, "sheet": staged.info.get("sheet"),
               "rows_read": staged.rows, "lines_skipped": staged.lines_skipped, "fixed_rows": len(fixes), "dropped_rows": dropped,
               "rows_with_errors_kept": 0 if drop_error_rows else len(errors),
               "problems": staged.counts}

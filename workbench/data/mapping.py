@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from ..problems import Problem
 from ..records import ALPACA_FIELDS, ALPACA_REQUIRED, INTERNAL_COLUMNS, row_messages
@@ -39,6 +39,8 @@ CHATML_TEMPLATE = (
 
 class FieldMapping(BaseModel):
     """Source column (or fixed text) for each Alpaca field; saved as JSON/YAML and reusable."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt field ("systm") is an error, not a silently lost column
 
     instruction: str | None = None
     input: str | None = None

@@ -11,6 +11,8 @@ label balance, language mix. `workbench.data.quality_fixes` turns a report into 
   dropping duplicates never moves a row out of training), else the first row.
 - Leakage: a validation/test row that equals or nearly equals a train row.
 - Language per row (zh / en / mixed / other) by Unicode script shares: see `language_mix`.
+- Labels: blank ones are no class; spellings that differ only in whitespace or width are one class in
+  the balance and reported, since split and training would keep them apart.
 """
 from __future__ import annotations
 
@@ -27,11 +29,11 @@ from ..records import ROW_ID, SPLIT
 from . import near_duplicates as nd
 from .browse import blank_mask
 from .language_mix import LANGUAGES, language_codes
+from .quality_labels import label_balance, label_problems
 from .stats import char_lengths, histogram, token_lengths
 
 FIXES = ("exact", "near", "leakage", "empty", "too_long")
 REQUIRED = ("instruction", "output", "messages", "conversations")  # when present, blank one = empty row
-LISTED_LABELS = 50
 LANGUAGE_EXAMPLES = 20
 TOKENIZE_ROWS = 20_000
 NORMALIZE_ROWS = 25_000  # rows per normalizing task (two run side by side)
@@ -49,7 +51,7 @@ class QualityReport:
     empty: dict  # {"required_fields", "per_field": {field: blank cells}, "ids"}
     too_long: dict | None  # {"max", "unit", "ids", "lengths", "longest", "histogram"}
     labels: dict | None  # {"field", "distinct", "counts": [{"label", "count", "share"}], "other", "by_split",
-    #                       "imbalance"}
+    #                       "imbalance", "blank", "variants": [{"label", "as", "count"}], "variant_rows"}
     languages: dict  # {"counts": {lang: rows}, "by_split": {split: {lang: rows}}, "examples": {lang: [ids]}}
     seconds: dict = field(default_factory=dict)
     ref: str | None = None
@@ -93,6 +95,8 @@ class QualityReport:
                 "too_long_rows": len(self.too_long["ids"]) if self.too_long else None,
                 "label_distinct": self.labels["distinct"] if self.labels else None,
                 "label_imbalance": self.labels["imbalance"] if self.labels else None,
+                "label_blank": self.labels.get("blank") if self.labels else None,
+                "label_problems": label_problems(self.labels),
                 "languages": self.languages["counts"], "seconds": self.seconds}
 
 
@@ -175,30 +179,6 @@ def normalized_texts(table: pa.Table, fields: list[str], skip: np.ndarray | None
     if skip is not None and skip.any():
         joined = pc.if_else(pa.array(skip), pa.scalar(None, pa.string()), joined)
     return joined
-
-
-def label_balance(table: pa.Table, label_field: str) -> dict:
-    """Rows per label (most common first; blank labels are None), per split, and largest/smallest."""
-    column = pc.utf8_trim_whitespace(pc.cast(table.column(label_field), pa.string()))
-    column = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
-    counts = sorted(((item["values"], item["counts"]) for item in column.value_counts().to_pylist()),
-                    key=lambda item: (-item[1], item[0] is None, str(item[0])))
-    total = max(table.num_rows, 1)
-    listed = counts[:LISTED_LABELS]
-    by_split = {}
-    if SPLIT in table.column_names:
-        pairs = pa.table({"label": column, "split": table.column(SPLIT)}).group_by(["label", "split"]).aggregate(
-            [([], "count_all")]).to_pylist()
-        wanted = {label for label, _ in listed}
-        for row in pairs:
-            if row["label"] in wanted and row["split"] is not None:
-                label = row["label"] if row["label"] is not None else ""
-                by_split.setdefault(row["split"], {})[label] = row["count_all"]
-    return {"field": label_field, "distinct": len(counts),
-            "counts": [{"label": label, "count": count, "share": round(count / total, 4)}
-                       for label, count in listed],
-            "other": sum(count for _, count in counts[LISTED_LABELS:]), "by_split": by_split,
-            "imbalance": round(counts[0][1] / counts[-1][1], 2) if counts else None}
 
 
 # --- pieces ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from .quality import FIXES
+from .quality_labels import label_problems
 
 
 def register(verbs) -> None:
@@ -30,7 +31,7 @@ def _quality(args, ws) -> int:
                              tokenizer=args.tokenizer, near_threshold=args.threshold,
                              required_fields=_names(args.required))
     report = cached_report(version, options) or report_for_version(ws, version, options)
-    print(json.dumps(report.summary(), ensure_ascii=False) if args.json else describe(report))
+    print(json.dumps(report.summary(), ensure_ascii=False) if args.json else describe(report, args.lang))
     current = version  # each fix starts from the one before; the first must start from the newest
     for kind in args.fix:
         present = set(ws.read(current, ["_id"]).column("_id").to_pylist())
@@ -43,8 +44,8 @@ def _quality(args, ws) -> int:
     return 0
 
 
-def describe(report) -> str:
-    """The summary as lines a person reads."""
+def describe(report, lang: str = "en") -> str:
+    """The summary as lines a person reads; the problems found in the labels in the user's language."""
     s, settings = report.summary(), report.settings
     lines = [f"quality of {report.ref} ({report.rows:,} rows; fields {', '.join(report.fields)}; "
              f"{sum(report.seconds.values()):.1f} s)",
@@ -61,8 +62,10 @@ def describe(report) -> str:
                      f"longest {report.too_long['longest']:,}")
     if report.labels:
         top = ", ".join(f"{c['label']!r} {c['count']:,}" for c in report.labels["counts"][:5])
+        blank = f", {report.labels['blank']:,} blank" if report.labels.get("blank") else ""
         lines.append(f"  labels ({report.labels['field']}): {report.labels['distinct']:,} distinct, largest/smallest "
-                     f"{report.labels['imbalance']}; {top}")
+                     f"{report.labels['imbalance']}; {top}{blank}")
+        lines += [f"    ! {problem}" for problem in label_problems(report.labels, lang)]
     lines.append("  languages: " + ", ".join(f"{name} {count:,}" for name, count in s["languages"].items()))
     return "\n".join(lines)
 

@@ -1,4 +1,8 @@
-"""Read CSV and Excel (.xlsx) sheets into the table conventions; `_line` is the row number a spreadsheet shows.
+"""Read CSV and Excel (.xlsx) sheets into the table conventions; `_line` is where a row starts in its source.
+
+In a CSV that is the physical line of the text file (a quoted cell holding line breaks makes a record span
+several lines, and every later record is located after them, as in an editor); in a workbook it is the
+row number the spreadsheet shows.
 
 CSV goes through pyarrow's multithreaded reader with every column as text; a file it rejects (a row
 with more fields than the header, blank lines before the header) is parsed again with Python's csv
@@ -37,8 +41,9 @@ def read_csv(path, encoding: str, file: str, progress=None, delimiter: str | Non
     names = unique_names(header, log)
     table = _read_csv_arrow(path, encoding, file, progress, len(names), delimiter) if header_row == 1 else None
     if table is not None:
+        lines = _record_start_lines(table)
+        table = table.slice(1)
         columns = dict(zip(names, table.columns))
-        lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
     else:
         columns, lines = _read_csv_python(path, encoding, file, progress, names, delimiter, header_row, log)
     unnamed = [name for name, field in zip(names, header) if not field.strip()]
@@ -54,7 +59,7 @@ def _text_reader(path, encoding, progress=None):
 
 
 def _csv_header(path, encoding, file, delimiter):
-    """(header fields, its row number, delimiter): the first non-blank record."""
+    """(header fields, its record number, delimiter): the first non-blank record."""
     with _text_reader(path, encoding) as text:
         try:
             first_line = text.readline()
@@ -84,18 +89,37 @@ def _read_csv_arrow(path, encoding, file, progress, width, delimiter) -> pa.Tabl
     table, _ = read
     if irregular or table.num_columns != width or table.num_rows == 0:
         return None
-    return table.slice(1)
+    return table
+
+
+def _record_start_lines(table: pa.Table) -> np.ndarray:
+    """The physical line where each data record starts, from the line breaks inside the cells before it.
+
+    `table` still holds the header as its first record; a record spans 1 + (breaks in its cells) lines,
+    counting \r\n, \n and a lone \r as one break each, as the text reader does.
+    """
+    breaks = np.zeros(table.num_rows, dtype=np.int64)
+    for column in table.columns:
+        counts = [pc.count_substring(column, pattern) for pattern in ("\n", "\r", "\r\n")]
+        newlines, returns, pairs = (np.asarray(pc.fill_null(c, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+                                    for c in counts)
+        breaks += newlines + returns - pairs
+    starts = 1 + np.concatenate([[0], np.cumsum(1 + breaks)[:-1]])
+    return starts[1:]
 
 
 def _read_csv_python(path, encoding, file, progress, names, delimiter, header_row, log):
-    """Row by row with the csv module: every irregular row located by its spreadsheet row number."""
+    """Row by row with the csv module: every irregular row located by the line where its record starts."""
     width, batches, empty = len(names), [], []
     values: list[list] = [[] for _ in names]
     lines: list[int] = []
     with _text_reader(path, encoding, progress) as text:
         try:
-            for number, record in enumerate(csv.reader(text, delimiter=delimiter), start=1):
-                if number <= header_row:
+            reader = csv.reader(text, delimiter=delimiter)
+            start = 1  # reader.line_num counts physical lines, so a multi-line cell moves the next start on
+            for index, record in enumerate(reader, start=1):
+                number, start = start, reader.line_num + 1
+                if index <= header_row:
                     continue
                 if len(record) > width and not any(record[width:]):
                     record = record[:width]  # trailing delimiters, as some exports write them

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..records import ROW_ID, SPLIT, SPLITS
 
@@ -24,6 +24,8 @@ _MASK64 = (1 << 64) - 1
 
 class SplitConfig(BaseModel):
     """Fractions of rows per split (summing to 1), the seed, and optional stratify/group columns."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silently default fraction
 
     train: float = Field(0.7, ge=0, le=1)
     validation: float = Field(0.15, ge=0, le=1)

@@ -121,9 +121,28 @@ def classification_report(predictions: Sequence, references: Sequence, labels: S
 
 def looks_like_labels(references: Sequence, max_labels: int = 20, max_chars: int = 20) -> bool:
     """True when the references read like class labels: few distinct short values, each seen at least twice."""
+    return not_labels_reason(references, max_labels, max_chars) is None
+
+
+def not_labels_reason(references: Sequence, max_labels: int = 20, max_chars: int = 20) -> str | None:
+    """Why auto mode leaves classification off for these references (one bilingual line); None when they read
+    like labels. Said out loud so that a small test split is not mistaken for a model that got nothing right."""
     values = [normalize_label(r) for r in references]
     values = [v for v in values if v]
     distinct = set(values)
-    if len(values) < 4 or not 2 <= len(distinct) <= max_labels:
-        return False
-    return all(len(v) <= max_chars for v in distinct) and len(values) >= 2 * len(distinct)
+    if len(values) < 4:
+        return (f"classification: off (auto needs at least 4 rows with a reference label, found {len(values)}; "
+                f"set classification: on to force it) / 分类指标：关（自动判断至少需要 4 行带参考标签的数据，"
+                f"实际 {len(values)} 行；可设为“开”强制计算）")
+    if not 2 <= len(distinct) <= max_labels:
+        return (f"classification: off (auto needs 2 to {max_labels} distinct reference labels, found "
+                f"{len(distinct)}) / 分类指标：关（自动判断需要 2 到 {max_labels} 种不同的参考标签，实际 {len(distinct)} 种）")
+    longest = max(len(v) for v in distinct)
+    if longest > max_chars:
+        return (f"classification: off (references up to {longest} characters read as free text, labels are at most "
+                f"{max_chars}) / 分类指标：关（参考答案最长 {longest} 个字符，像自由文本；标签不超过 {max_chars} 个字符）")
+    if len(values) < 2 * len(distinct):
+        return (f"classification: off (auto needs each label about twice: {len(values)} rows for {len(distinct)} "
+                f"distinct references) / 分类指标：关（自动判断要求每个标签平均至少出现 2 次：{len(values)} 行对应 "
+                f"{len(distinct)} 种参考答案）")
+    return None

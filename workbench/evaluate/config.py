@@ -12,6 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..config_file import located, parse_mapping, problems, read
 from ..embeddings import DEFAULT_EMBEDDER
 from .judge_config import JudgeConfig
 
@@ -42,6 +43,12 @@ class EvalConfig(BaseModel):
                                                                 "intervals")
     seed: int = Field(0, description="Seed for the chance baseline shuffle and the bootstrap")
 
+    @field_validator("classification", mode="before")
+    @classmethod
+    def _yaml_switch(cls, value):
+        """YAML reads an unquoted `on` / `off` as true / false: take them as the user wrote them."""
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
     @field_validator("inference")
     @classmethod
     def _inference_given(cls, value: str) -> str:
@@ -69,7 +76,7 @@ def config_errors(data: dict) -> list[str]:
     try:
         EvalConfig(**data)
     except ValidationError as error:
-        return [f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in error.errors()]
+        return problems(error)
     return []
 
 
@@ -78,11 +85,18 @@ def to_yaml(config: EvalConfig) -> str:
     return header + yaml.safe_dump(config.model_dump(exclude_none=True), allow_unicode=True, sort_keys=False)
 
 
+def read_config(path) -> EvalConfig:
+    """A config file as an EvalConfig; ValueError lists every problem as 'file:line: field: message'."""
+    text, data = read(path)
+    found = config_errors(data)
+    if found:
+        raise located(path, text, found)
+    return EvalConfig(**data)
+
+
 def from_yaml(text: str) -> EvalConfig:
-    data = yaml.safe_load(text) or {}
-    if not isinstance(data, dict):
-        raise ValueError("an evaluation config is a YAML mapping / 评估配置必须是 YAML 映射")
-    problems = config_errors(data)
-    if problems:
-        raise ValueError("; ".join(problems))
+    data = parse_mapping(text)
+    found = config_errors(data)
+    if found:
+        raise ValueError("; ".join(found))
     return EvalConfig(**data)

@@ -36,7 +36,7 @@ def start_evaluation(ws, config: EvalConfig, generate: bool = False) -> tuple[st
         raise ValueError(f"baseline_arm: '{config.baseline_arm}' is not one of {arms} / 基准模型不在推理的模型中")
     if config.pairwise is not None and len(arms) < 2:
         raise ValueError("pairwise: needs at least two arms / A/B 比较至少需要两个模型")
-    report = create_report(ws, config)
+    report = create_report(ws, config if config.name else config.model_copy(update={"name": info.name}))
     job_id = jobs.start(ws, "evaluate", {"report": report.id, "generate": generate}, title=report.name)
     set_job(ws, report.id, job_id)
     if generate:
@@ -45,8 +45,9 @@ def start_evaluation(ws, config: EvalConfig, generate: bool = False) -> tuple[st
 
 
 def start_before_after(ws, run_id: str, split: str = "test", max_rows: int | None = None,
-                       judge=None, max_new_tokens: int = 256) -> tuple[str, str]:
-    """One click: the run's base model vs the run on the run's own dataset version, answers + scores in one job."""
+                       judge=None, max_new_tokens: int = 256, classification: str = "auto") -> tuple[str, str]:
+    """One click: the run's base model vs the run on the run's own dataset version, answers + scores in one job.
+    `max_new_tokens` caps each answer (a one-word classifier needs few); `classification`: auto, on or off."""
     from ..train.runs import get_run
 
     run = get_run(ws, run_id)
@@ -61,7 +62,7 @@ def start_before_after(ws, run_id: str, split: str = "test", max_rows: int | Non
     version, table = select_rows(ws, config)
     inference = create_inference(ws, config, version, inference_rows(table))
     return start_evaluation(ws, EvalConfig(name=f"before/after {run.name}", inference=inference.id, judge=judge,
-                                           baseline_arm="base"), generate=True)
+                                           baseline_arm="base", classification=classification), generate=True)
 
 
 @job_kind("evaluate", resumable=True)

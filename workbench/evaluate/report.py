@@ -6,6 +6,7 @@ import html
 
 import pandas as pd
 
+from ..i18n import in_language, t
 from ..infer.store import get_inference
 from .overrides import OverrideKey, agreement, overrides_for, pair_arm
 from .scoring import answers, pair_verdicts, read_scores
@@ -179,13 +180,38 @@ def _decimals(arms: dict) -> dict[str, int]:
     return {metric: 3 if top <= 1 else 2 for metric, top in largest.items()}
 
 
+def confusion_table(result: dict, lang: str | None = None) -> pd.DataFrame:
+    """One arm's confusion matrix (rows: reference label, columns: the answer). The labels are data and stay as
+    they are; the last column is our catch-all "other / 其他", named in `lang` (None: both languages)."""
+    columns = list(result["columns"])
+    if lang and columns:
+        columns[-1] = in_language(columns[-1], lang)
+    return pd.DataFrame(result["confusion"], index=result["labels"], columns=columns)
+
+
+def classification_figures(summary: dict, lang: str | None = None) -> pd.DataFrame:
+    """Per arm: accuracy and macro-F1 (3 decimals), rows scored, left out, and answers outside the label set."""
+    names = {key: _named(f"metric.{key}", lang) for key in ("accuracy", "macro_f1", "n", "excluded", "other")}
+    rows = [{"arm": arm, **{names[key]: "—" if result.get(key) is None else f"{result[key]:.3f}"
+                            for key in ("accuracy", "macro_f1")},
+             **{names[key]: result.get(key) for key in ("n", "excluded", "other")}}
+            for arm, result in (summary.get("classification") or {}).items()]
+    return pd.DataFrame(rows)
+
+
+def _named(key: str, lang: str | None) -> str:
+    """A UI string in `lang`, or "English / 中文" for the bilingual HTML file."""
+    return t(key, lang) if lang else f"{t(key, 'en')} / {t(key, 'zh')}"
+
+
 def export_csv(ws, report_id: str) -> bytes:
     return side_by_side(ws, report_id).to_csv(index=False).encode("utf-8-sig")  # BOM: Excel reads Chinese
 
 
 def export_html(ws, report_id: str) -> str:
-    """A standalone HTML file (no scripts, no network): summary, win rates, and every row side by side.
-    Every cell is escaped: answers are shown as text, never as HTML."""
+    """A standalone HTML file (no scripts, no network): summary, win rates, classification (accuracy, macro-F1,
+    confusion matrices), and every row side by side. Every cell is escaped: answers are shown as text, never as
+    HTML."""
     report = get_report(ws, report_id)
     summary = report.summary
     parts = [f"<h1>{html.escape(report.name)}</h1>",
@@ -204,13 +230,36 @@ def export_html(ws, report_id: str) -> str:
         if review["overrides"]:
             parts += [f"<h2>{title}</h2>", f"<p>{html.escape(review['agreement'].message('en'))}<br>"
                                            f"{html.escape(review['agreement'].message('zh'))}</p>"]
-    parts += ["<h2>Rows / 逐条对比</h2>",
-              side_by_side(ws, report_id).to_html(index=False, escape=True, na_rep="—", float_format="%.3f")]
+    if summary.get("classification"):
+        parts += [f"<h2>{html.escape(_named('eval.classification', None))}</h2>",
+                  html_table(classification_figures(summary))]
+        for arm, result in summary["classification"].items():
+            parts += [f"<h3>{html.escape(_named('metric.confusion', None))} · {html.escape(arm)}</h3>",
+                      html_table(confusion_table(result).rename_axis("reference ↓ answer → / 参考 ↓ 回答 →"),
+                                 index=True)]
+    parts += ["<h2>Rows / 逐条对比</h2>", html_table(side_by_side(ws, report_id))]
     style = ("body{font-family:system-ui,'PingFang SC','Noto Sans CJK SC',sans-serif;margin:2em;color:#222}"
              "table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 6px;"
              "vertical-align:top;white-space:pre-wrap;max-width:28em}th{background:#f3f3f3}.note{color:#a60}")
     return (f"<!doctype html><html lang=zh><meta charset=utf-8><title>{html.escape(report.name)}</title>"
             f"<style>{style}</style><body>{''.join(parts)}</body></html>")
+
+
+def html_table(frame: pd.DataFrame, index: bool = False) -> str:
+    """A table of escaped text. Unlike DataFrame.to_html, a line break in a prompt or an answer stays a line break
+    (the page's white-space: pre-wrap shows it) instead of a literal "\\n"."""
+    def cell(value) -> str:
+        if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+            return "—"
+        return f"{value:.3f}" if isinstance(value, float) else html.escape(str(value))
+
+    head = ([html.escape(str(frame.index.name or ""))] if index else []) + [html.escape(str(c)) for c in frame.columns]
+    rows = []
+    for label, values in zip(frame.index, frame.itertuples(index=False, name=None)):
+        cells = ([f"<th>{html.escape(str(label))}</th>"] if index else []) + [f"<td>{cell(v)}</td>" for v in values]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (f"<table><thead><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
 
 
 def compare_reports(ws, first_id: str, second_id: str) -> dict:
@@ -234,4 +283,5 @@ def compare_reports(ws, first_id: str, second_id: str) -> dict:
         diff = diff_tables(ws.read(ws.version(inference_a.dataset_id, inference_a.dataset_version)),
                            ws.read(ws.version(inference_b.dataset_id, inference_b.dataset_version)))
         data.update(diff.counts)
-    return {"metrics": pd.DataFrame(metrics, columns=["arm", "metric", "A", "B", "change"]), "data": data}
+    return {"metrics": pd.DataFrame(metrics, columns=["arm", "metric", "A", "B", "change"]), "data": data,
+            "arms": {"A": list(a.summary.get("arms", {})), "B": list(b.summary.get("arms", {}))}}

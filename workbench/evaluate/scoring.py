@@ -107,12 +107,16 @@ def _lexical(ok: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def _classification(ok: pd.DataFrame, frame: pd.DataFrame, config) -> tuple[list[dict], dict | None]:
-    from .classification import classification_report, looks_like_labels
+def _classification(ok: pd.DataFrame, frame: pd.DataFrame, config) -> tuple[list[dict], dict | None, str | None]:
+    """Exact-match rows and per-arm results, or no results and why auto mode left classification off."""
+    from .classification import classification_report, not_labels_reason
 
     references = frame.drop_duplicates("row_id")["reference"].tolist()
-    if config.classification == "off" or (config.classification == "auto" and not looks_like_labels(references)):
-        return [], None
+    if config.classification == "off":
+        return [], None, None
+    reason = not_labels_reason(references) if config.classification == "auto" else None
+    if reason:
+        return [], None, reason
     rows, reports = [], {}
     labels = sorted({r for r in references if isinstance(r, str) and r.strip()})
     for arm, group in frame.groupby("arm", sort=False):
@@ -124,7 +128,7 @@ def _classification(ok: pd.DataFrame, frame: pd.DataFrame, config) -> tuple[list
         rows += [{"row_id": r, "arm": arm, "metric": "exact", "value": None if m is None else float(m),
                   "status": "ok" if m is not None else "skipped", "detail": ""}
                  for r, m in zip(group["row_id"], report.matches)]
-    return rows, reports
+    return rows, reports, None
 
 
 def _pairwise(verdicts: list[PairJudgement], base: str) -> dict:
@@ -164,8 +168,10 @@ def score_report(ws, report, config, inference, judged: bool = False, progress: 
         rows += _lexical(ok)
     classification = None
     if has_reference:
-        extra, classification = _classification(ok, frame, config)
+        extra, classification, reason = _classification(ok, frame, config)
         rows += extra
+        if reason:
+            summary["classification_off"] = reason
     if has_reference and config.similarity:
         progress(f"similarity with {config.embedder}")
         extra, summary["similarity"] = similarity_rows(ws, ok, config)

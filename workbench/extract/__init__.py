@@ -17,7 +17,7 @@ from .fetch import FetchResult, fetch
 from .formats import decode_text
 from .policy import STRICT, FetchPolicy, address_kind, fetch_policy_for, save_fetch_settings
 from .rules import (PRESETS, Pair, Rule, RuleResult, extract_pairs, find_pairs, looks_like_question, preset_pattern,
-                    preview)
+                    preview, rule_from)
 from .score import Score, answer_overlap, normalize_question, score_extraction
 from .sources import (Document, Pasted, SourcesResult, parse_bytes, read_pasted, read_path, read_source,
                       read_sources, read_upload, read_url)
@@ -26,7 +26,7 @@ __all__ = ["Chunk", "ChunkConfig", "Section", "chunk_document", "chunk_documents
            "extract_to_dataset", "pair_row", "pairs_to_rows", "rows_table", "save_extraction", "source_summaries",
            "STRICT", "FetchPolicy", "FetchResult", "address_kind", "fetch", "fetch_policy_for", "save_fetch_settings",
            "PRESETS", "Pair", "Rule", "RuleResult", "extract_pairs", "find_pairs", "looks_like_question",
-           "preset_pattern", "preview", "Score", "answer_overlap", "normalize_question", "score_extraction",
+           "preset_pattern", "preview", "rule_from", "Score", "answer_overlap", "normalize_question", "score_extraction",
            "Document", "Pasted", "SourcesResult", "decode_text", "parse_bytes", "read_pasted", "read_path",
            "read_source", "read_sources", "read_upload", "read_url", "start_rules_job"]
 

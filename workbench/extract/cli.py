@@ -11,8 +11,10 @@ def register(verbs) -> None:
     actions = p.add_subparsers(dest="action", required=True)
     a = actions.add_parser("rules", help="extract QA pairs with a rule and save them as a new dataset")
     a.add_argument("sources", nargs="+", help="files (.txt .md .pdf .docx .html), URLs, or - for stdin")
-    a.add_argument("--preset", default="qa_colon", choices=("qa_colon", "faq_headings", "numbered", "custom", "auto"))
-    a.add_argument("--pattern", help="custom: a regex with (?P<question>…) and (?P<answer>…)")
+    a.add_argument("--preset", choices=("auto", "qa_colon", "faq_headings", "numbered", "custom"),
+                   help="which shapes of question to read (default: auto, every preset, as on the Extract page; "
+                        "custom when --pattern is given)")
+    a.add_argument("--pattern", help="custom: a regex with (?P<question>…) and (?P<answer>…) (implies --preset custom)")
     a.add_argument("--answer-until", default="paragraph", choices=("paragraph", "next_question"))
     a.add_argument("--name", help="dataset name (default: the first source's name)")
     a.add_argument("--encoding", help="text files: the encoding (default: detected)")
@@ -53,31 +55,52 @@ def _items(sources: list[str]) -> list:
 
 
 def _print_problems(problems, lang: str) -> None:
+    from ..i18n import t
+
     for problem in problems[:50]:
-        print(f"  {problem.severity}: {problem.located(lang)}", file=sys.stderr)
+        print(f"  {t(f'problem.{problem.severity}', lang)}: {problem.located(lang)}", file=sys.stderr)
+
+
+def _rule(args):
+    """The rule the flags ask for; ValueError with a bilingual reason (exit 2) when they do not make one."""
+    from .rules import rule_from
+
+    preset = args.preset or ("custom" if args.pattern else "auto")
+    if args.pattern and preset != "custom":
+        raise ValueError(f"--pattern is only read with --preset custom, not --preset {preset}: drop one of them / "
+                         f"--pattern 只用于 --preset custom，不能与 --preset {preset} 同用：请去掉其中一个")
+    if preset == "custom" and not args.pattern:
+        raise ValueError("--pattern is required with --preset custom: a regex with (?P<question>…) and "
+                         "(?P<answer>…) / 使用 --preset custom 时必须提供 --pattern：含 (?P<question>…) 和 "
+                         "(?P<answer>…) 的正则表达式")
+    return rule_from(preset=preset, pattern=args.pattern, answer_until=args.answer_until)
 
 
 def _rules(args, ws) -> int:
+    from ..i18n import t
     from .policy import fetch_policy_for
-    from .rules import Rule, extract_pairs
+    from .rules import extract_pairs
     from .sources import read_sources
 
-    rule = Rule(preset=args.preset, pattern=args.pattern, answer_until=args.answer_until)
+    rule = _rule(args)
     name = args.name or (Path(args.sources[0]).stem if args.sources[0] != "-" else "extracted")
     if args.background:
         from .jobs import start_rules_job
 
-        print(f"started job {start_rules_job(ws, _items(args.sources), rule, name)} (see `jobs list`)")
+        print(t("extract.cli_started", args.lang, job=start_rules_job(ws, _items(args.sources), rule, name)))
         return 0
     read = read_sources(_items(args.sources), fetch_policy_for(ws), encoding=args.encoding)
     result = extract_pairs(read.documents, rule)
     _print_problems(read.problems + result.problems, args.lang)
+    if not read.documents:  # with or without --preview: nothing was read, so the command failed
+        print(t("extract.cli_unreadable", args.lang), file=sys.stderr)
+        return 1
     counts = result.counts()
     for document in read.documents:
-        print(f"{document.source}\t{document.kind}\t{len(document.text):,} chars\t"
-              f"{counts['per_document'].get(document.id, 0)} pairs")
-    print(f"{counts['pairs']} pairs from {len(read.documents)} of {len(args.sources)} sources "
-          f"in {result.seconds:.2f} s ({json.dumps(counts['by_rule'])})")
+        print(t("extract.cli_document", args.lang, source=document.source, kind=document.kind,
+                chars=len(document.text), pairs=counts["per_document"].get(document.id, 0)))
+    print(t("extract.cli_summary", args.lang, pairs=counts["pairs"], read=len(read.documents),
+            total=len(args.sources), seconds=result.seconds, by_rule=json.dumps(counts["by_rule"])))
     if args.expected:
         _print_score(result.pairs, args.expected)
     if args.preview is not None:
@@ -86,41 +109,42 @@ def _rules(args, ws) -> int:
                               "span": pair.question_span}, ensure_ascii=False))
         return 0
     if not result.pairs:
-        print("nothing saved: no pairs found / 未找到问答对，未保存")
+        print(t("extract.cli_nothing_saved", args.lang))
         return 1
     from .dataset import pairs_to_rows, save_extraction, source_summaries
 
     version = save_extraction(ws, pairs_to_rows(result.pairs, read.documents), name,
                               source_summaries(read.documents, result.pairs), rule, read.problems + result.problems)
-    print(f"saved {version.rows} pairs as {version.ref}")
+    print(t("extract.cli_saved", args.lang, rows=version.rows, ref=version.ref))
     return 0
 
 
 def _llm(args, ws) -> int:
     from .. import jobs
+    from ..i18n import t
     from .llm_mode import LLMExtractConfig, load_candidates, save_reviewed, start_llm_job
 
     config = LLMExtractConfig(args.endpoint, args.per_chunk, args.size, min(args.overlap, args.size // 2),
                               grounded=args.grounded, max_new_tokens=args.max_new_tokens)
     job_id = start_llm_job(ws, _items(args.sources), config, args.save or "extract")
     if args.detach:
-        print(f"started job {job_id} (see `jobs list`)")
+        print(t("extract.cli_started", args.lang, job=job_id))
         return 0
     info = jobs.follow(ws, job_id, print)
     if info.state != "succeeded":
         print(f"job {job_id} {info.state}:\n{info.log_tail(20)}", file=sys.stderr)
         return 1
     rows = load_candidates(ws, job_id)
-    print(f"{len(rows)} candidate pairs from {(info.result or {}).get('chunks', 0)} chunks "
-          f"({(info.result or {}).get('questions_failed', 0)} chunks without questions)")
+    print(t("extract.cli_candidates", args.lang, pairs=len(rows), chunks=(info.result or {}).get("chunks", 0),
+            failed=(info.result or {}).get("questions_failed", 0)))
     if args.expected:
         _print_score(rows, args.expected, mode="llm")
     if args.save:
         if not rows:
-            print("nothing saved: no pairs / 没有问答对，未保存")
+            print(t("extract.cli_nothing_saved", args.lang))
             return 1
         version = save_reviewed(ws, rows, args.save, job_id=job_id)
-        print(f"saved {version.rows} pairs as {version.ref}")
+        print(t("extract.cli_saved", args.lang, rows=version.rows, ref=version.ref))
     return 0
 
 

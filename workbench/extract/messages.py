@@ -68,6 +68,10 @@ EXTRACT_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "extract_pattern_invalid": (
         "The pattern is not a valid regular expression: {detail}", "该模式不是有效的正则表达式：{detail}"),
+    "extract_pattern_missing": (
+        "The custom rule needs a pattern: a regular expression with (?P<question>...) and (?P<answer>...).",
+        "自定义规则需要填写模式：含 (?P<question>...) 和 (?P<answer>...) 的正则表达式。",
+    ),
     "extract_pattern_groups": (
         "The pattern needs the named groups (?P<question>...) and (?P<answer>...); missing: {missing}.",
         "该模式需要命名分组 (?P<question>...) 和 (?P<answer>...)；缺少：{missing}。",
@@ -77,7 +81,13 @@ EXTRACT_MESSAGES: dict[str, tuple[str, str]] = {
         "该模式在此文本上运行超过 {seconds} 秒（回溯过多）；请把模式写得更具体。",
     ),
     "extract_no_pairs": (
-        "No question/answer pairs found with the rule '{rule}'.", "使用规则“{rule}”没有找到问答对。"),
+        "No question/answer pairs found with the rule '{rule}'.{hint}", "使用规则“{rule}”没有找到问答对。{hint_zh}"),
+    "extract_answer_too_long": (
+        "The pair '{question}' was dropped: its answer has {chars} characters, over the limit of {limit} "
+        "(an answer that long is usually a mis-parse). Check where its answer should end.",
+        "问答对“{question}”已丢弃：其答案有 {chars} 个字符，超过上限 {limit}（这么长的答案通常是解析错误）。"
+        "请检查答案应在何处结束。",
+    ),
 }
 
 # Chinese names for the words placed into messages (kinds of documents and of blocked addresses).

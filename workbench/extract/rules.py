@@ -5,12 +5,21 @@
     rule = Rule(preset="numbered")                       # "1. …？", "1、…？", "（1）…？", "Q1. …?" + answer
     rule = Rule(preset="custom", pattern=r"^Q\\d+ (?P<question>.+)\\n(?P<answer>.+)")
     rule = Rule(preset="auto")                           # all presets; overlapping finds keep the first preset's
+    rule = rule_from(preset="custom", pattern=text)      # user input: ValueError with the bilingual reason only
     pairs = find_pairs(document.text, rule, document_id=document.id, source=document.source)
     preview(text, rule, limit=20)                        # for a live preview while the user edits the rule
 
 Every preset is one regular expression with the named groups `question` and `answer` (see
 `preset_pattern`), so the page can show it as the starting point of a custom rule. Each Pair keeps
 its lineage: the document, the exact character spans of question and answer, and the rule.
+
+Where an answer ends (qa_colon and numbered; an FAQ heading's answer is its whole section):
+- answer_until="paragraph": at a blank line, except where the text says more follows: after a paragraph
+  ending with a colon (：or :), before a list item ("1.", "1、", "（1）", "-", "•", "一、"…) and after one, so
+  "方式如下：" keeps its list and the list its closing paragraph. It never runs into another question.
+- answer_until="next_question": at the next question, whatever lies between.
+- always: at a Markdown heading or a horizontal rule (---, ***, ___), which is where page footers start.
+An answer over Rule.max_answer_chars is taken for a mis-parse: dropped, with a warning naming its question.
 """
 from __future__ import annotations
 
@@ -20,7 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from ..problems import Problem
 
@@ -33,6 +42,9 @@ PRESETS = ("qa_colon", "faq_headings", "numbered")
 TRIM = " \t\n\r\f\v\u3000*"  # stripped around questions and answers (the full-width space too)
 AUTO_ORDER = PRESETS  # when presets overlap, the more explicit one wins
 PREVIEW_TIMEOUT_S, EXTRACT_TIMEOUT_S = 2.0, 120.0
+NO_PAIRS_HINT = (" Questions may have another shape (numbered, FAQ headings): try the rule 'auto' (--preset auto; "
+                 "on the page: All of the above).",
+                 "问题可能是其他格式（编号问题、FAQ 标题）：可尝试规则“auto”（--preset auto；页面上选“以上全部”）。")
 
 # --- the preset patterns -----------------------------------------------------------------------------
 _PREFIX = r"[ \t]*(?:[-*+>][ \t]+)?(?:\*\*|__)?"                        # list bullet, quote, bold
@@ -42,6 +54,10 @@ _A_WORD = r"(?:答案?|回答|解答|(?i:a(?:nswer)?))[ \t]*\d{0,4}"
 _Q_LINE = rf"^{_PREFIX}{_Q_WORD}{_COLON}"
 _A_LINE = rf"^{_PREFIX}{_A_WORD}{_COLON}"
 _HEADING = r"^[ \t]{0,3}#{1,6}[ \t]"
+_RULE_LINE = r"^[ \t]{0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$"   # a Markdown horizontal rule
+_LIST_ITEM = (r"[ \t]*(?:[-*+•·▪][ \t]|\d{1,3}[.．、)）](?!\d)|[（(]\d{1,3}[）)]|[①-⑳]|[a-z][.)][ \t]|"
+              r"[一二三四五六七八九十]{1,3}[、．])")
+_ENDS_WITH_COLON = r"(?:(?<=[:：])|(?<=[:：][ \t*])|(?<=[:：][ \t*][ \t*]))"  # "如下：", "如下： ", "**如下：**"
 _NUMBER = (r"(?:\d{1,3}[.．、)）](?!\d)|[（(]\d{1,3}[）)]|(?i:q)\d{1,3}[.．:：、)）]?|"
            r"第[一二三四五六七八九十百\d]{1,4}[题问][.．:：、]?|[一二三四五六七八九十]{1,3}[、.．])")
 _NUMBERED_Q = rf"^[ \t]*(?:\*\*)?{_NUMBER}[ \t]*(?:\*\*)?[ \t]*"
@@ -50,10 +66,16 @@ _ANOTHER_QUESTION = rf"{_Q_LINE}|{_NUMBERED_Q}[^\n]*[?？](?!{_QUOTE_CLOSE})"  #
 
 
 def _continues(stops: str | None, blank_lines: bool) -> str:
-    """Further lines of an answer: until a blank line (unless `blank_lines`), a heading or a line of `stops`."""
-    blank = "" if blank_lines else r"(?![ \t]*(?:\n|\Z))"
+    """Further lines of an answer, up to a heading, a horizontal rule or a line of `stops`; without `blank_lines`
+    also up to a blank line that neither a colon nor a list bridges (see the module docstring)."""
     stop = f"(?!{stops})" if stops else ""
-    return rf"(?:\n{blank}(?!{_HEADING}){stop}[^\n]*)*"
+    if blank_lines:
+        return rf"(?:\n(?!{_HEADING})(?!{_RULE_LINE}){stop}[^\n]*)*"
+    goes_on = rf"(?![ \t]*$)(?!{_HEADING})(?!{_RULE_LINE}){stop}"  # at a line start: the line belongs to the answer
+    line = rf"\n{goes_on}[^\n]*"
+    gap = rf"(?:\n[ \t]*(?=\n))+(?=\n{goes_on}(?!{_ANOTHER_QUESTION}))"  # blank lines, then more answer
+    item = rf"\n{goes_on}(?={_LIST_ITEM})[^\n]*(?:\n{goes_on}(?!{_LIST_ITEM})[^\n]*)*(?:{gap})?"  # + what closes it
+    return rf"(?:{item}|{line}|{_ENDS_WITH_COLON}{gap}|{gap}(?=\n{_LIST_ITEM}))*"
 
 
 @lru_cache(maxsize=None)
@@ -70,12 +92,14 @@ def preset_pattern(preset: str, answer_until: str = "paragraph") -> str:
     if preset == "faq_headings":
         label = rf"(?:{_Q_WORD}[ \t]*[:：.．、][ \t]*|{_NUMBER}[ \t]*)?"
         return (rf"^[ \t]{{0,3}}#{{2,3}}[ \t]+{label}(?P<question>[^\n]*?\S)(?:[ \t]+#+)?[ \t]*\n\s*"
-                rf"(?P<answer>(?!{_HEADING})(?!{_ANOTHER_QUESTION})\S[^\n]*{_continues(_ANOTHER_QUESTION, True)})")
+                rf"(?P<answer>(?!{_HEADING})(?!{_RULE_LINE})(?!{_ANOTHER_QUESTION})\S[^\n]*"
+                rf"{_continues(_ANOTHER_QUESTION, True)})")
     if preset == "numbered":
         next_question = rf"{_NUMBERED_Q}[^\n]*[?？](?!{_QUOTE_CLOSE})"
         # the question ends at its line's last ?/？ that does not close a quote (“确认升级？”对话框 is no question)
         return (rf"{_NUMBERED_Q}(?P<question>[^\n]*[?？])(?!{_QUOTE_CLOSE})(?:\*\*)?[ \t]*(?:\n[ \t]*)*"
-                rf"(?P<answer>(?!{next_question})(?!{_HEADING})\S[^\n]*{_continues(next_question, whole)})")
+                rf"(?P<answer>(?!{next_question})(?!{_HEADING})(?!{_RULE_LINE})\S[^\n]*"
+                rf"{_continues(next_question, whole)})")
     raise ValueError(f"unknown preset '{preset}' / 未知的预设“{preset}”")
 
 
@@ -86,7 +110,9 @@ def _compiled(pattern: str, user: bool):
 
 
 def pattern_problem(pattern: str | None) -> Problem | None:
-    """Why a custom pattern cannot be used (invalid, or without both named groups), or None."""
+    """Why a custom pattern cannot be used (none, invalid, or without both named groups), or None."""
+    if not (pattern or "").strip():
+        return Problem("extract_pattern_missing", field="pattern")
     try:
         compiled = _compiled(pattern or "", True)
     except Exception as error:  # re.error / regex.error
@@ -130,6 +156,16 @@ class Rule(BaseModel):
         return [(name, preset_pattern(name, self.answer_until)) for name in names]
 
 
+def rule_from(**fields) -> Rule:
+    """A Rule, or ValueError carrying only the bilingual reasons (the page and the CLI show it; no pydantic dump)."""
+    try:
+        return Rule(**fields)
+    except ValidationError as error:
+        reasons = [str(item["ctx"]["error"]) if "error" in item.get("ctx", {})
+                   else f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors()]
+        raise ValueError("; ".join(reasons)) from None
+
+
 @dataclass(slots=True)
 class Pair:
     question: str
@@ -152,10 +188,18 @@ class PatternTimeout(Exception):
 def find_pairs(text: str, rule: Rule, document_id: str = "text", source: str = "", limit: int | None = None,
                timeout_s: float = EXTRACT_TIMEOUT_S) -> list[Pair]:
     """The pairs `rule` finds in `text`, in text order; raises PatternTimeout for a runaway custom pattern."""
+    return _find(text, rule, document_id, source, limit, timeout_s)[0]
+
+
+def _find(text, rule, document_id, source, limit, timeout_s) -> tuple[list[Pair], list[Pair]]:
+    """(the pairs, the pairs dropped for an answer over max_answer_chars whose question no kept pair holds)."""
     taken: list[Pair] = []
+    too_long: dict[int, Pair] = {}
     for name, pattern in rule.patterns():
-        found = _run(text, name, pattern, rule, document_id, source, limit, timeout_s)
+        found, long_ones = _run(text, name, pattern, rule, document_id, source, limit, timeout_s)
         taken = found if not taken else _without_overlaps(taken, found)
+        for pair in long_ones:
+            too_long.setdefault(pair.question_span[0], pair)
     if rule.dedupe:
         seen, unique = set(), []
         for pair in taken:
@@ -164,10 +208,19 @@ def find_pairs(text: str, rule: Rule, document_id: str = "text", source: str = "
                 seen.add(key)
                 unique.append(pair)
         taken = unique
-    return taken[:limit] if limit is not None else taken
+    return (taken[:limit] if limit is not None else taken), _outside(too_long, taken)
 
 
-def _run(text, name, pattern, rule, document_id, source, limit, timeout_s) -> list[Pair]:
+def _outside(too_long: dict[int, Pair], taken: list[Pair]) -> list[Pair]:
+    """The over-long pairs whose question lies in no kept pair (another preset may have read that text)."""
+    import bisect
+
+    starts = [pair.start for pair in taken]  # text order, no overlaps: only the pair before can hold a question
+    return [pair for start, pair in sorted(too_long.items())
+            if (index := bisect.bisect_right(starts, start) - 1) < 0 or taken[index].end <= start]
+
+
+def _run(text, name, pattern, rule, document_id, source, limit, timeout_s) -> tuple[list[Pair], list[Pair]]:
     user = name == "custom"
     if user:
         compiled, shift = _compiled(pattern, True), 0
@@ -181,22 +234,23 @@ def _run(text, name, pattern, rule, document_id, source, limit, timeout_s) -> li
     check_question = name == "faq_headings" and rule.questions_only
     shortest_question, shortest_answer, longest_answer = (rule.min_question_chars, rule.min_answer_chars,
                                                           rule.max_answer_chars)
-    pairs = []
+    pairs, too_long = [], []
     try:
         for match in matches:
             q_start, q_end = _trimmed(text, match.start(question_group) - shift, match.end(question_group) - shift)
             a_start, a_end = _trimmed(text, match.start(answer_group) - shift, match.end(answer_group) - shift)
-            if (q_end - q_start < shortest_question or not shortest_answer <= a_end - a_start <= longest_answer
+            if (q_end - q_start < shortest_question or a_end - a_start < shortest_answer
                     or (check_question and not looks_like_question(text[q_start:q_end]))):
                 continue
             # shifted, a preset's match starts at the "\n" put before its line: that index is the line start
-            pairs.append(Pair(text[q_start:q_end], text[a_start:a_end], document_id, source, name, match.start(),
-                              match.end() - shift, (q_start, q_end), (a_start, a_end)))
+            pair = Pair(text[q_start:q_end], text[a_start:a_end], document_id, source, name, match.start(),
+                        match.end() - shift, (q_start, q_end), (a_start, a_end))
+            (too_long if a_end - a_start > longest_answer else pairs).append(pair)
             if limit is not None and len(pairs) >= limit * 2:  # room for dedupe and overlaps
                 break
     except TimeoutError:
         raise PatternTimeout() from None
-    return pairs
+    return pairs, too_long
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
@@ -267,22 +321,32 @@ def extract_pairs(documents, rule: Rule, limit: int | None = None, timeout_s: fl
         document_id, source, text = (document if isinstance(document, tuple)
                                      else (document.id, document.source, document.text))
         try:
-            found = find_pairs(text, rule, document_id, source, limit, timeout_s)
+            found, too_long = _find(text, rule, document_id, source, limit, timeout_s)
         except PatternTimeout:
             problems.append(Problem("extract_pattern_timeout", file=source or None, field="pattern",
                                     params={"seconds": timeout_s}))
             continue
+        problems += [_too_long_problem(text, pair, rule) for pair in too_long]
         page_at = getattr(document, "page_at", None)
         if page_at is not None and document.meta.get("page_starts"):
             found = [_with_page(pair, page_at(pair.question_span[0])) for pair in found]
         if not found:
+            hint = NO_PAIRS_HINT if rule.preset != "auto" else ("", "")
             problems.append(Problem("extract_no_pairs", severity="warning", file=source or None,
-                                    params={"rule": rule.name}))
+                                    params={"rule": rule.name, "hint": hint[0], "hint_zh": hint[1]}))
         pairs += found
         if limit is not None and len(pairs) >= limit:
             pairs = pairs[:limit]
             break
     return RuleResult(pairs, problems, time.perf_counter() - started)
+
+
+def _too_long_problem(text: str, pair: Pair, rule: Rule) -> Problem:
+    """A warning that names the dropped pair's question and line, so a long answer is never lost unseen."""
+    question = pair.question if len(pair.question) <= 60 else pair.question[:59] + "…"
+    return Problem("extract_answer_too_long", severity="warning", file=pair.source or None,
+                   line=text.count("\n", 0, pair.question_span[0]) + 1, field="answer",
+                   params={"question": question, "chars": len(pair.answer), "limit": rule.max_answer_chars})
 
 
 def _with_page(pair: Pair, page: int | None) -> Pair:

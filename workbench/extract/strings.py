@@ -86,5 +86,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "extract.not_expected": ("Accepted but not matching the sample", "已接受但与样本不一致"),
     "extract.missed": ("In the sample but not found", "样本中有但未找到"),
     "extract.save_reviewed": ("Save accepted pairs as a dataset", "将已接受的问答对保存为数据集"),
+    # the command line (`extract rules` / `extract llm`), by --lang
+    "extract.cli_document": ("{source}\t{kind}\t{chars:,} chars\t{pairs} pairs",
+                             "{source}\t{kind}\t{chars:,} 个字符\t{pairs} 个问答对"),
+    "extract.cli_summary": ("{pairs} pairs from {read} of {total} sources in {seconds:.2f} s ({by_rule})",
+                            "从 {total} 个来源中读取了 {read} 个，得到 {pairs} 个问答对，用时 {seconds:.2f} 秒（{by_rule}）"),
+    "extract.cli_saved": ("saved {rows} pairs as {ref}", "已保存 {rows} 个问答对为 {ref}"),
+    "extract.cli_nothing_saved": ("nothing saved: no pairs found", "未找到问答对，未保存"),
+    "extract.cli_unreadable": ("no source could be read (see the errors above)", "没有可读取的来源（见上方错误）"),
+    "extract.cli_started": ("started job {job} (see `jobs list`)", "已启动任务 {job}（见 `jobs list`）"),
+    "extract.cli_candidates": ("{pairs} candidate pairs from {chunks} chunks ({failed} chunks without questions)",
+                               "{chunks} 个文本块得到 {pairs} 个候选问答对（{failed} 个文本块没有生成问题）"),
     "extract.no_sources": ("Add a file, pasted text or a URL first.", "请先添加文件、粘贴文本或网址。"),
 }

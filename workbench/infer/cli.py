@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 ACTIONS = ("list", "show", "template")
 
@@ -36,18 +35,20 @@ def _infer(args, ws) -> int:
 
 def _run(ws, path: str, detach: bool) -> int:
     from .. import jobs
-    from .config import from_yaml
+    from .config import read_config
     from .jobs import start_inference
     from .prompts import InferInputError
 
     try:
-        config = from_yaml(Path(path).read_text(encoding="utf-8"))
-        inference_id, job_id = start_inference(ws, config)
-    except OSError as error:
-        print(f"{path}: cannot read the file: {error} / 无法读取文件", file=sys.stderr)
+        config = read_config(path)  # its errors name the file and line
+    except ValueError as error:
+        print(error, file=sys.stderr)
         return 2
-    except (ValueError, InferInputError) as error:
-        print("\n".join(f"{path}: {line}" for line in str(error).splitlines()), file=sys.stderr)
+    try:
+        inference_id, job_id = start_inference(ws, config)
+    except (KeyError, ValueError, InferInputError) as error:
+        message = error.args[0] if isinstance(error, KeyError) else str(error)
+        print("\n".join(f"{path}: {line}" for line in message.splitlines()), file=sys.stderr)
         return 2
     print(f"inference {inference_id}, job {job_id}")
     if detach:

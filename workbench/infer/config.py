@@ -8,6 +8,8 @@ from __future__ import annotations
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..config_file import located, read
+
 ALL_ROWS = "all"  # split value that means every row, whatever splits the dataset has
 
 
@@ -157,6 +159,15 @@ def to_yaml(config: InferConfig) -> str:
                                                        for name, info in Arm.model_fields.items()))
         lines.append(yaml.safe_dump({field: value}, allow_unicode=True, sort_keys=False).rstrip())
     return "\n".join(lines) + "\n"
+
+
+def read_config(path) -> InferConfig:
+    """A config file as an InferConfig; ValueError lists every problem as 'file:line: field: message'."""
+    text, data = read(path)
+    found = config_errors(data)
+    if found:
+        raise located(path, text, found)
+    return InferConfig(**data)
 
 
 def from_yaml(text: str) -> InferConfig:

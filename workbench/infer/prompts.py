@@ -31,6 +31,11 @@ def select_rows(ws, config):
         if SPLIT not in table.column_names:
             raise InferInputError(f"split: {where} has no splits; choose split 'all' or split the dataset first / "
                                   f"split：{where} 没有划分，请选择“all”（全部行）或先划分数据集")
+        present = [name for name in (version.splits or {}) if name]
+        if config.split not in present:
+            raise InferInputError(f"split: {version.ref} has no split '{config.split}'; it has "
+                                  f"{', '.join(present)} (or 'all') / split：{version.ref} 没有“{config.split}”划分；"
+                                  f"现有划分：{'、'.join(present)}（或 all：全部行）")
         table = table.filter(pc.equal(table.column(SPLIT), config.split))
         where = f"{version.ref} split '{config.split}'"
     if config.max_rows:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from .endpoints import Endpoint, api_key, redact
-from .types import Completion, GenerationParams, LLMError
+from .types import Completion, GenerationParams, LLMError, without_cut_character
 
 Messages = list[dict]
 Result = Completion | LLMError
@@ -272,6 +272,8 @@ class LocalBackend(Backend):
         if not text.strip():
             return LLMError("empty")
         finish = "stop" if end < len(generated) or len(tokens) < params.max_new_tokens else "length"
+        if finish == "length":
+            text = without_cut_character(text)
         return Completion(text, self.model_id, finish, prompt_tokens, len(tokens), seconds)
 
 

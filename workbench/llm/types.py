@@ -54,6 +54,12 @@ class GenerationParams:
             raise ValueError("top_p must be in (0, 1] / top_p 必须在 (0, 1] 之间")
 
 
+def without_cut_character(text: str) -> str:
+    """An answer cut at max_new_tokens can end in the first byte-tokens of a Chinese character, which decode to
+    U+FFFD: drop those, so the answer ends in whole characters ("情感：�" -> "情感：")."""
+    return text.rstrip("\ufffd")
+
+
 @dataclass
 class Completion:
     text: str

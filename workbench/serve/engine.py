@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from ..llm.types import Completion, GenerationParams
+from ..llm.types import Completion, GenerationParams, without_cut_character
 
 
 class RequestError(ValueError):
@@ -113,6 +113,7 @@ class TransformersEngine:
 
     def _completion(self, prepared: Prepared, text: str, tokens: int, stopped: bool) -> Completion:
         finish = "length" if tokens >= prepared.params.max_new_tokens and not stopped else "stop"
+        text = without_cut_character(text) if finish == "length" else text
         return Completion(text, self.model_id, finish, int(prepared.input_ids.shape[1]), tokens)
 
     def _generate(self, prepared: Prepared, **extra):

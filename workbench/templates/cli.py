@@ -108,20 +108,50 @@ def _render(args, ws) -> int:
 
 @_guarded
 def _apply(args, ws) -> int:
-    from . import apply_template
+    from . import apply_template, get_template, resolve_mapping
 
     version = ws.resolve(args.dataset)
-    new = apply_template(ws, version, args.template, args.target, _pairs(args.map, "--map"),
-                         _pairs(args.set, "--set"), overwrite=args.overwrite)
-    print(f"applied {args.template} to {version.ref} -> {new.ref} ({new.rows} rows, field {args.target})")
+    template = get_template(ws, args.template)
+    constants = _pairs(args.set, "--set")
+    # As on the Templates page: a variable takes the column of the same name unless --map or --set says
+    # otherwise (an empty mapping would leave every variable without a value).
+    mapping = resolve_mapping(template, version.columns, None, constants) | _pairs(args.map, "--map")
+    new = apply_template(ws, version, template, args.target, mapping, constants, overwrite=args.overwrite)
+    print(f"applied {template.ref} to {version.ref} -> {new.ref} ({new.rows} rows, field {args.target})")
     return 0
+
+
+def _read_text_file(path_text: str) -> str:
+    """A template's text from a UTF-8 file; a missing, unreadable or non-UTF-8 file is a located user error."""
+    from ..data.encoding import decode_error
+
+    path = Path(path_text)
+    if not path.exists():
+        raise ValueError(f"Template text file not found: {path} / 找不到模板文本文件：{path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give the template's text file (--text-file) / "
+                         f"{path} 是文件夹，请用 --text-file 指定模板文本文件")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        where = decode_error(path, "utf-8", str(path)).problems[0]
+        raise ValueError(
+            f"{path}:{where.line}:{where.column}: the template text is not UTF-8 (byte 0x{where.params['byte']}); "
+            f"a Chinese file saved on Windows is usually GB18030/GBK: save it as UTF-8, e.g. "
+            f"iconv -f GB18030 -t UTF-8 {path.name} > {path.stem}.utf8{path.suffix} / "
+            f"{path}:{where.line}:{where.column}：模板文本不是 UTF-8 编码（字节 0x{where.params['byte']}）；"
+            f"Windows 保存的中文文件通常是 GB18030/GBK，请另存为 UTF-8，例如 "
+            f"iconv -f GB18030 -t UTF-8 {path.name} > {path.stem}.utf8{path.suffix}") from None
+    except OSError as error:
+        raise ValueError(f"Cannot read the template text file {path}: {error.strerror} / "
+                         f"无法读取模板文本文件 {path}：{error.strerror}") from None
 
 
 @_guarded
 def _create(args, ws) -> int:
     from . import create_template
 
-    text = Path(args.text_file).read_text(encoding="utf-8")
+    text = _read_text_file(args.text_file)
     template = create_template(ws, args.name, text, category=args.category, language=args.language,
                                description=args.description, optional=args.optional)
     print(f"created {template.ref}")
@@ -136,7 +166,7 @@ def _edit(args, ws) -> int:
     if current.source != "user":
         raise ValueError(f"'{args.id}' is built in and read-only; duplicate it first / "
                          f"内置模板“{args.id}”不能修改，请先复制")
-    changes = {"text": Path(args.text_file).read_text(encoding="utf-8")}
+    changes = {"text": _read_text_file(args.text_file)}
     if args.optional is not None:
         changes["optional"] = args.optional
     template = save_template(ws, current.id, current.version, **changes)

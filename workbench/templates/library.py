@@ -41,21 +41,35 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
 
 
 def get_template(ws, ref: str) -> Template:
-    """A builtin by id, or a user template (newest version, or `@N`); unknown refs raise NotFoundError."""
-    from .store import user_version
+    """A builtin by id, or a user template (newest version, or `@N`) by id or by the name it was created with
+    (`lawyer_sys` finds lawyer-sys); unknown refs raise NotFoundError."""
+    from .store import user_template_id, user_version
 
-    template_id, number = parse_ref(ref)
+    try:
+        template_id, number = parse_ref(ref)
+    except NotFoundError:
+        template_id, number = _name_ref(ref)  # a name such as "律师 系统@2" is no id, but may name a template
     builtin = builtin_templates().get(template_id)
     if builtin is not None:
         if number is not None:
             raise NotFoundError(f"Builtin template '{template_id}' has no versions; use '{template_id}' / "
                                 f"内置模板“{template_id}”没有版本号，请直接使用“{template_id}”")
         return builtin
-    if ws is not None:
-        template = user_version(ws, template_id, number)
+    user_id = user_template_id(ws, template_id) if ws is not None else None
+    if user_id is not None:
+        template = user_version(ws, user_id, number)
         if template is not None:
             return template
     raise NotFoundError(f"No template '{ref}' / 没有模板“{ref}”")
+
+
+def _name_ref(ref: str) -> tuple[str, int | None]:
+    name, at, number = str(ref).strip().rpartition("@")
+    if at and number.isdigit() and name.strip():
+        return name.strip(), int(number)
+    if not str(ref).strip():
+        raise NotFoundError(f"'{ref}' is not a template reference (id or id@N) / “{ref}”不是模板引用（id 或 id@N）")
+    return str(ref).strip(), None
 
 
 def list_templates(ws=None, category: str | None = None, language: str | None = None, query: str | None = None,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -12,17 +13,30 @@ SCALES = ("1-5", "1-10", "0-1")  # the score ranges a judge rubric can ask for
 CATEGORIES = ("qa_generation", "qa_answer", "augmentation", "judge", "system", "rewrite", "instruction")
 LANGUAGES = ("zh", "en")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-VARIABLE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def is_variable_name(name: str) -> bool:
+    """A name jinja2 reads as one variable: an identifier (Chinese is fine: {{ 领域 }}) that NFKC leaves as it
+    is. Python applies NFKC to the identifiers in the code jinja2 compiles, so {{ ｘ }} would read x's value."""
+    return str(name).isidentifier() and unicodedata.normalize("NFKC", name) == name
 
 
 class Variable(BaseModel):
     """One value the text needs; an optional one falls back to `default` when not given."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = Field(pattern=VARIABLE_PATTERN.pattern)
+    name: str
     description: str = ""
     required: bool = True
     default: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def name_is_a_variable(cls, value: str) -> str:
+        if not is_variable_name(value):
+            raise ValueError(f"'{value}' is not a variable name (letters, Chinese included, digits and _; no "
+                             f"full-width letters) / “{value}”不是有效的变量名（可用字母、汉字、数字和下划线，不能用全角字母）")
+        return value
 
 
 class Names(BaseModel):

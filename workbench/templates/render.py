@@ -6,20 +6,21 @@ Every failure (syntax, a variable with no value, an unsafe or failing expression
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from .model import Template
+from .model import Template, is_variable_name
 
 MAX_OUTPUT_CHARS = 200_000  # a prompt longer than this is a runaway loop, not a prompt
 MAX_POWER = 64
 
 
 class TemplateError(ValueError):
-    """A user-facing template problem: kind (syntax, missing, undefined, unsafe, runtime, too_long)."""
+    """A user-facing template problem: kind (syntax, variable_name, missing, undefined, unsafe, runtime, too_long)."""
 
     def __init__(self, kind: str, template: str, message_en: str, message_zh: str, line: int | None = None,
                  variable: str | None = None, row: int | None = None):
@@ -70,9 +71,11 @@ def template_name(template: Template | str) -> str:
 def variables_of(text: str, name: str = "<text>") -> list[str]:
     """The variables a template text needs, in order of first use (syntax errors raise TemplateError)."""
     try:
-        return list(_variables(text))
+        found = list(_variables(text))
     except TemplateSyntaxError as error:
         raise _syntax(name, error) from None
+    _check_names(text, name)
+    return found
 
 
 def check_syntax(text: str, name: str = "<text>") -> None:
@@ -133,9 +136,30 @@ def _compiled(text: str):
 
 def _compile(text: str, name: str):
     try:
-        return _compiled(text)
+        compiled = _compiled(text)
     except TemplateSyntaxError as error:
         raise _syntax(name, error) from None
+    _check_names(text, name)
+    return compiled
+
+
+@lru_cache(maxsize=256)
+def _bad_names(text: str) -> tuple[tuple[str, int], ...]:
+    """(name, line) of each name in the text that is no variable name (see `is_variable_name`)."""
+    return tuple((found, line) for found, (line, _) in _first_lines(text).items() if not is_variable_name(found))
+
+
+def _check_names(text: str, name: str) -> None:
+    """Refuse {{ ｘ }}: Python would read it as x, so two variables would silently share one value."""
+    bad = _bad_names(text)
+    if bad:
+        variable, line = bad[0]
+        plain = unicodedata.normalize("NFKC", variable)
+        raise TemplateError(
+            "variable_name", name, f"'{variable}' is not a variable name: write it as '{plain}' (variable names are "
+            f"letters, Chinese included, digits and _, without full-width or other compatibility letters)",
+            f"“{variable}”不是有效的变量名：请写成“{plain}”（变量名可用字母、汉字、数字和下划线，不能用全角或兼容字符）",
+            line, variable)
 
 
 def _syntax(name: str, error: TemplateSyntaxError) -> TemplateError:

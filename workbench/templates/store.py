@@ -80,7 +80,7 @@ def duplicate_template(ws, ref: str, name: str | None = None) -> Template:
 
 def delete_template(ws, template_id: str, restore: bool = False) -> None:
     """Hide a user template from the library (or show it again); its versions stay readable."""
-    folder = _folder(ws, template_id)
+    folder = _folder(ws, user_template_id(ws, template_id) or template_id)
     if _head(folder) == 0:
         raise NotFoundError(f"No user template '{template_id}' / 没有用户模板“{template_id}”")
     if restore:
@@ -90,7 +90,7 @@ def delete_template(ws, template_id: str, restore: bool = False) -> None:
 
 
 def template_versions(ws, template_id: str) -> list[Template]:
-    folder = _folder(ws, template_id)
+    folder = _folder(ws, user_template_id(ws, template_id) or template_id)
     return [_read(path) for path in sorted(folder.glob("v*.yaml")) if VERSION_FILE.match(path.name)]
 
 
@@ -111,6 +111,26 @@ def user_templates(ws, include_hidden: bool = False) -> list[Template]:
             except ValueError:
                 continue  # a hand-edited file that no longer parses: left out of the list, named by get_template
     return [t for t in found if t is not None]
+
+
+def user_template_id(ws, name: str) -> str | None:
+    """The user template a person means: its id, the name it was created with (`lawyer_sys`, `律师`), or the id
+    that name makes (lawyer_sys -> lawyer-sys); a visible one before a hidden one; None when none matches."""
+    text = str(name or "").strip()
+    if not text:
+        return None
+    if ID_PATTERN.match(text) and _head(_folder(ws, text)):
+        return text
+    wanted = clean_name(text)
+    named = sorted({t.id for t in user_templates(ws, include_hidden=True) if wanted in (t.name.zh, t.name.en)})
+    named = [i for i in named if not is_hidden(ws, i)] or named
+    if len(named) > 1:
+        raise NotFoundError(f"'{wanted}' names {len(named)} templates ({', '.join(named)}); give the id / "
+                            f"名为“{wanted}”的模板有 {len(named)} 个（{'、'.join(named)}），请使用 id")
+    if named:
+        return named[0]
+    made = slug(text, default="")[:56].strip("-")  # as _reserve_id makes ids
+    return made if made and ID_PATTERN.match(made) and _head(_folder(ws, made)) else None
 
 
 def is_hidden(ws, template_id: str) -> bool:

@@ -1,12 +1,12 @@
 """TrainConfig: every knob of a training run, with a one-line help, presets and YAML that explains itself."""
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..config_file import located, problems, read
 
 Method = Literal["lora", "full"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
@@ -116,25 +116,13 @@ def help_text(field: str) -> str:
 
 
 # Chinese for pydantic's own messages (our validators already write both languages).
-ERROR_ZH = {"extra_forbidden": "未知参数", "missing": "缺少必填项", "literal_error": "取值不在可选范围内"}
-
-
 def config_errors(data: dict) -> list[str]:
     """The problems in a config as 'field: message' lines (empty when it is valid)."""
     try:
         TrainConfig(**data)
         return []
     except ValidationError as error:
-        return [_error_line(e) for e in error.errors()]
-
-
-def _error_line(error: dict) -> str:
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "unknown knob (`python -m workbench runs config` lists them)"
-    if " / " not in message:
-        message += f" / {ERROR_ZH.get(error['type'], '取值无效')}"
-    return f"{'.'.join(map(str, error['loc'])) or 'config'}: {message}"
+        return problems(error, unknown="unknown knob (`python -m workbench runs config` lists them)")
 
 
 def to_yaml(config: TrainConfig) -> str:
@@ -149,29 +137,11 @@ def to_yaml(config: TrainConfig) -> str:
 
 def read_config(path) -> TrainConfig:
     """A config file as a TrainConfig; ValueError lists every problem as 'file:line: field: message'."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text) or {}
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot read the file ({error}) / 无法读取配置文件") from error
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ValueError(f"{where}: not valid YAML ({getattr(error, 'problem', None) or error}) / "
-                         f"不是有效的 YAML") from error
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: must be a mapping of knob: value / 配置文件必须是键值映射")
-    problems = sorted((_line_of(text, p.split(":", 1)[0]), p) for p in config_errors(data))
-    if problems:
-        raise ValueError("\n".join(f"{path}{f':{line}' if line else ''}: {p}" for line, p in problems))
+    text, data = read(path)
+    found = config_errors(data)
+    if found:
+        raise located(path, text, found)
     return TrainConfig(**data)
-
-
-def _line_of(text: str, key: str) -> int:
-    """The line where `key:` is written at the top level (1-based), or 0 when it is not written."""
-    match = re.search(rf"^{re.escape(key)}\s*:", text, re.MULTILINE)
-    return text.count("\n", 0, match.start()) + 1 if match else 0
 
 
 def from_yaml(text: str) -> TrainConfig:

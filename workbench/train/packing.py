@@ -35,7 +35,7 @@ def steps_per_epoch(rows: int, batch_size: int, accumulation: int) -> int:
 
 def total_steps(rows: int, batch_size: int, accumulation: int, epochs: float, max_steps: int | None) -> int:
     steps = max(1, math.ceil(steps_per_epoch(rows, batch_size, accumulation) * epochs))
-    return min(steps, max_steps) if max_steps else steps
+    return max_steps if max_steps else steps  # like transformers: max_steps overrides epochs (data repeats)
 
 
 def step_rows(rows: int, step: int, batch_size: int, accumulation: int, seed: int) -> np.ndarray:

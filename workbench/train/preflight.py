@@ -108,8 +108,12 @@ def check_launch(ws, config: TrainConfig) -> list[str]:
 
 def _data_problems(version, config: TrainConfig) -> list[str]:
     if config.split and config.split not in (version.splits or {}):
-        return [f"dataset {version.ref} has no '{config.split}' split: split it first / "
-                f"数据集 {version.ref} 没有“{config.split}”划分，请先划分"]
+        if not version.splits:
+            return [f"dataset {version.ref} has no '{config.split}' split: split it first / "
+                    f"数据集 {version.ref} 没有“{config.split}”划分，请先划分"]
+        names = ", ".join(version.splits)
+        return [f"dataset {version.ref} has no '{config.split}' split; it has {names} / "
+                f"数据集 {version.ref} 没有“{config.split}”划分；现有划分：{'、'.join(version.splits)}"]
     if not config.split and not version.rows:
         return [f"dataset {version.ref} has no rows / 数据集 {version.ref} 没有任何行"]
     return []

@@ -151,6 +151,11 @@ class Trainer:
         if prepared.problems:
             first = prepared.problems[0]
             self.log(f"skipped {len(prepared.problems)} rows, e.g. row {first['row']}: {first['problem']}")
+        cut = sum(example.truncated for example in self.train_set)
+        if cut:
+            self.log(f"{cut} of {len(self.train_set)} rows are longer than max_length={config.max_length} tokens and "
+                     f"were cut (raise max_length to keep them whole) / {cut} 行超过最大长度 {config.max_length}，"
+                     f"已截断（调大 max_length 可保留完整内容）")
         if config.eval_split and not self.eval_set:
             self.log(f"no rows in validation split '{config.eval_split}': no validation loss / 没有验证集，不计算验证损失")
         self.lengths = np.asarray([len(e.input_ids) for e in self.train_set])
@@ -320,7 +325,8 @@ class Trainer:
                    "eval_loss": round(eval_loss, 5) if eval_loss is not None else None,
                    "tokens": self.counters["tokens"], "train_seconds": round(self.counters["seconds"], 1),
                    "tokens_per_s": round(self.counters["tokens"] / max(self.counters["seconds"], 1e-9), 1),
-                   "rows": len(self.train_set), "precision": self.precision, "processes": self.world,
+                   "rows": len(self.train_set), "rows_cut": sum(e.truncated for e in self.train_set),
+                   "precision": self.precision, "processes": self.world,
                    **self._memory()}
         if self.main:
             write_json_atomic(self.run.folder / "summary.json", summary)
