@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from collections.abc import Callable
 from typing import TypeVar
 
 import yaml
@@ -67,6 +68,15 @@ def located(path, text: str, lines: list[str]) -> ValueError:
     """'field: message' lines as one error, each prefixed with 'file:line' of its top-level key, in file order."""
     found = sorted((_line_of(text, line.split(":", 1)[0].split(".")[0].split("[")[0]), line) for line in lines)
     return ValueError("\n".join(f"{path}{f':{number}' if number else ''}: {line}" for number, line in found))
+
+
+def read_checked(path, errors: Callable[[dict], list[str]], model: type[Model]) -> Model:
+    """A config file checked by its module's own `errors(data)` (its wording of each problem), located."""
+    text, data = read(path)
+    found = errors(data)
+    if found:
+        raise located(path, text, found)
+    return model(**data)
 
 
 def load(model: type[Model], path, unknown: str = "unknown key", **overrides) -> Model:

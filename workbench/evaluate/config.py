@@ -12,7 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..config_file import located, parse_mapping, problems, read
+from ..config_file import parse_mapping, problems, read_checked
 from ..embeddings import DEFAULT_EMBEDDER
 from .judge_config import JudgeConfig
 
@@ -87,11 +87,7 @@ def to_yaml(config: EvalConfig) -> str:
 
 def read_config(path) -> EvalConfig:
     """A config file as an EvalConfig; ValueError lists every problem as 'file:line: field: message'."""
-    text, data = read(path)
-    found = config_errors(data)
-    if found:
-        raise located(path, text, found)
-    return EvalConfig(**data)
+    return read_checked(path, config_errors, EvalConfig)
 
 
 def from_yaml(text: str) -> EvalConfig:

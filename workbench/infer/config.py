@@ -8,7 +8,7 @@ from __future__ import annotations
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..config_file import located, read
+from ..config_file import read_checked
 
 ALL_ROWS = "all"  # split value that means every row, whatever splits the dataset has
 
@@ -163,11 +163,7 @@ def to_yaml(config: InferConfig) -> str:
 
 def read_config(path) -> InferConfig:
     """A config file as an InferConfig; ValueError lists every problem as 'file:line: field: message'."""
-    text, data = read(path)
-    found = config_errors(data)
-    if found:
-        raise located(path, text, found)
-    return InferConfig(**data)
+    return read_checked(path, config_errors, InferConfig)
 
 
 def from_yaml(text: str) -> InferConfig:

@@ -6,7 +6,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..config_file import located, problems, read
+from ..config_file import problems, read_checked
 
 Method = Literal["lora", "full"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
@@ -137,11 +137,7 @@ def to_yaml(config: TrainConfig) -> str:
 
 def read_config(path) -> TrainConfig:
     """A config file as a TrainConfig; ValueError lists every problem as 'file:line: field: message'."""
-    text, data = read(path)
-    found = config_errors(data)
-    if found:
-        raise located(path, text, found)
-    return TrainConfig(**data)
+    return read_checked(path, config_errors, TrainConfig)
 
 
 def from_yaml(text: str) -> TrainConfig:
