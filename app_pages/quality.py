@@ -131,7 +131,7 @@ with tabs[3]:
             st.warning(problem)
         frame = pd.DataFrame(report.labels["counts"]).fillna({"label": "∅"})
         st.altair_chart(alt.Chart(frame).mark_bar().encode(
-            x=alt.X("count:Q", title=t("quality.count")), y=alt.Y("label:N", sort="-x", axis=alt.Axis(labelLimit=240)),
+            x=alt.X("count:Q", title=t("quality.count")), y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=240)),
             tooltip=["label", "count", "share"]), width="stretch")
 with tabs[4]:
     st.caption(t("quality.language_help"))
