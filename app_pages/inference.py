@@ -44,8 +44,7 @@ def new_inference() -> None:
         try:
             inference_id, job_id = start_inference(ws, InferConfig(**data))
         except (InferInputError, ValueError, KeyError) as error:
-            message = error.args[0] if isinstance(error, KeyError) else str(error)
-            st.error(t("infer.cannot_start") + "\n\n" + "\n".join(f"- {p}" for p in str(message).splitlines()))
+            st.error(t("infer.cannot_start") + "\n\n" + "\n".join(f"- {p}" for p in str(error).splitlines()))
         else:
             st.session_state["infer_selected"] = inference_id
             st.success(t("infer.started", id=inference_id, job=job_id))

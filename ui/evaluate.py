@@ -77,7 +77,7 @@ def judge_problems(**judges: JudgeConfig | None) -> list[str]:
         try:
             rubric_and_scale(workspace(), judge)
         except (ValueError, KeyError) as error:
-            problems.append(f"{field}: {error.args[0] if isinstance(error, KeyError) else error}")
+            problems.append(f"{field}: {error}")
     return problems
 
 
@@ -131,7 +131,7 @@ def new_evaluation() -> None:
         try:
             report_id, job_id = start_evaluation(ws, EvalConfig(**data))
         except (ValueError, KeyError) as error:
-            return show_refusal([error.args[0] if isinstance(error, KeyError) else str(error)])
+            return show_refusal([str(error)])
         started(report_id, job_id)
 
 
@@ -158,5 +158,5 @@ def before_after() -> None:
         try:
             report_id, job_id = start_before_after(ws, run.id, split, int(max_rows) if max_rows else None, judge)
         except (ValueError, KeyError) as error:
-            return show_refusal((error.args[0] if isinstance(error, KeyError) else str(error)).splitlines())
+            return show_refusal(str(error).splitlines())
         started(report_id, job_id)

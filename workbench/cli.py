@@ -17,7 +17,7 @@ from . import config_file
 from .i18n import t
 from .llm.types import LLMError
 from .model_convert import ModelError
-from .problems import ReadError
+from .problems import ReadError, print_problems
 from .workspace import StaleVersionError
 
 EXIT_USER_ERROR = 2
@@ -30,13 +30,6 @@ def _workspace(args):
     return Workspace(args.workspace, recover=args.verb != "jobs" or args.action != "run")
 
 
-def _print_problems(problems, lang: str, limit: int = 50, file=None) -> None:
-    for problem in problems[:limit]:
-        print(f"  {t(f'problem.{problem.severity}', lang)}: {problem.located(lang)}", file=file)
-    if len(problems) > limit:
-        print(f"  ... {len(problems) - limit} more", file=file)
-
-
 def cmd_import(args, ws) -> int:
     from .data.importer import commit_staged, discard_staged, stage_file
     from .data.read import ReadOptions
@@ -45,7 +38,7 @@ def cmd_import(args, ws) -> int:
     staged = stage_file(ws, args.file, options, display_name=Path(args.file).name)
     print(t("import.cli_read", args.lang, rows=staged.rows, source=staged.source, format=staged.info.get("format"),
             encoding=staged.info.get("encoding"), bad=len(staged.error_rows), skipped=staged.lines_skipped))
-    _print_problems(staged.problems, args.lang)
+    print_problems(staged.problems, args.lang)
     if (staged.error_rows or staged.lines_skipped) and not args.drop_bad and not args.keep_bad:
         print(t("import.cli_refused", args.lang))
         discard_staged(ws, staged.id)
@@ -60,12 +53,11 @@ def cmd_validate(args, ws) -> int:
 
     report = validate_version(ws, ws.resolve(args.ref), args.schema)
     print(json.dumps(report.summary(), ensure_ascii=False))
-    _print_problems(report.problems, args.lang)
+    print_problems(report.problems, args.lang)
     return 0 if report.ok else 1
 
 
 def cmd_map(args, ws) -> int:
-    from . import config_file
     from .data.mapping import FieldMapping
     from .data.operations import map_fields
 
@@ -90,7 +82,6 @@ def cmd_map(args, ws) -> int:
 
 
 def cmd_split(args, ws) -> int:
-    from . import config_file
     from .data.operations import split_version
     from .data.split import SplitConfig, split_summary
 
@@ -296,13 +287,13 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args, ws)
     except ReadError as error:
         print(f"{t('cli.error', args.lang)}: {t('cli.unreadable', args.lang)}", file=sys.stderr)
-        _print_problems(error.problems, args.lang, file=sys.stderr)
+        print_problems(error.problems, args.lang, file=sys.stderr)
         return EXIT_USER_ERROR
     except ValidationError as error:  # options given on the command line (config files are located by config_file)
         _error(args.lang, "\n".join(config_file.problems(error)))
         return EXIT_USER_ERROR
     except (KeyError, ValueError, ModelError, StaleVersionError) as error:
-        _error(args.lang, error.args[0] if isinstance(error, KeyError) and error.args else str(error))
+        _error(args.lang, str(error))  # NotFoundError: its message, not a quoted repr
         return EXIT_USER_ERROR
     except LLMError as error:
         _error(args.lang, str(error))

@@ -8,8 +8,8 @@ Every reader here turns a bad file into a ValueError whose lines are located and
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import yaml
@@ -79,14 +79,14 @@ def read_checked(path, errors: Callable[[dict], list[str]], model: type[Model]) 
     return model(**data)
 
 
-def load(model: type[Model], path, unknown: str = "unknown key", **overrides) -> Model:
+def load(model: type[Model], path, **overrides) -> Model:
     """A config file as `model`; `overrides` (not None) replace the file's values (command-line options)."""
     text, data = read(path)
     data.update({key: value for key, value in overrides.items() if value is not None})
     try:
         return model(**data)
     except ValidationError as error:
-        raise located(path, text, problems(error, unknown)) from None
+        raise located(path, text, problems(error)) from None
 
 
 def _line_of(text: str, key: str) -> int:

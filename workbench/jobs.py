@@ -25,6 +25,7 @@ from typing import Callable
 import psutil
 
 from .storage import write_json_atomic
+from .workspace import NotFoundError
 
 ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
@@ -200,7 +201,7 @@ def list_jobs(ws, states: tuple[str, ...] | None = None, limit: int = 200) -> li
 def get(ws, job_id: str) -> JobInfo:
     rows = ws._query("SELECT * FROM jobs WHERE id=?", (job_id,))
     if not rows:
-        raise KeyError(f"No job '{job_id}' / 没有任务“{job_id}”")
+        raise NotFoundError(f"No job '{job_id}' / 没有任务“{job_id}”")
     return _info(ws, rows[0])
 
 

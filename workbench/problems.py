@@ -157,6 +157,16 @@ class ReadError(Exception):
         super().__init__("; ".join(p.located() for p in problems))
 
 
+def print_problems(problems: list[Problem], lang: str, limit: int = 50, file=None) -> None:
+    """The command line's list of problems: one indented line each, severity and message in `lang`."""
+    from .i18n import t
+
+    for problem in problems[:limit]:
+        print(f"  {t(f'problem.{problem.severity}', lang)}: {problem.located(lang)}", file=file)
+    if len(problems) > limit:
+        print(f"  ... {len(problems) - limit} more", file=file)
+
+
 PROBLEM_COLUMNS = ["severity", "file", "line", "row", "field", "message_zh", "message_en", "code"]
 
 

@@ -62,7 +62,7 @@ def _evaluate(args, ws) -> int:
                 return 2
             report_id, job_id = start_evaluation(ws, config)
     except (KeyError, ValueError, InferInputError) as error:
-        print(f"{args.target}: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
+        print(f"{args.target}: {error}", file=sys.stderr)
         return 2
     print(f"report {report_id}, job {job_id}")
     if args.detach:
@@ -81,9 +81,10 @@ def _print_classification(summary: dict, lang: str) -> None:
 
     if summary.get("classification_off"):
         print(summary["classification_off"])
-    for arm, result in (summary.get("classification") or {}).items():
-        figures = classification_figures({"classification": {arm: result}}, lang).iloc[0].drop("arm")
-        print(f"{arm}: " + " · ".join(f"{name} {value}" for name, value in figures.items()))
+    figures = classification_figures(summary, lang).to_dict("records")
+    for row, result in zip(figures, (summary.get("classification") or {}).values()):
+        arm = row.pop("arm")
+        print(f"{arm}: " + " · ".join(f"{name} {value}" for name, value in row.items()))
         print(confusion_table(result, lang).to_string())
 
 
@@ -128,7 +129,7 @@ def _reports(args, ws) -> int:
             print(diff["metrics"].to_string(index=False))
             print(json.dumps(diff["data"], ensure_ascii=False))
     except KeyError as error:
-        print(error.args[0], file=sys.stderr)
+        print(error, file=sys.stderr)
         return 2
     return 0
 

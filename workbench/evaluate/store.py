@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..llm.batch import ResultLog
 from ..storage import write_text_atomic
+from ..workspace import NotFoundError
 from .config import EvalConfig, from_yaml, to_yaml
 
 
@@ -92,7 +93,7 @@ def _info(ws, row) -> ReportInfo:
 def get_report(ws, report_id: str) -> ReportInfo:
     rows = ws._query("SELECT * FROM reports WHERE id=?", (report_id,))
     if not rows:
-        raise KeyError(f"No report '{report_id}' / 没有评估报告“{report_id}”")
+        raise NotFoundError(f"No report '{report_id}' / 没有评估报告“{report_id}”")
     return _info(ws, rows[0])
 
 

@@ -5,6 +5,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..problems import print_problems
+
 
 def register(verbs) -> None:
     p = verbs.add_parser("extract", help="QA pairs from documents and URLs: rules, chunks, fetch")
@@ -54,13 +56,6 @@ def _items(sources: list[str]) -> list:
     return [Pasted(sys.stdin.read(), "stdin") if source == "-" else source for source in sources]
 
 
-def _print_problems(problems, lang: str) -> None:
-    from ..i18n import t
-
-    for problem in problems[:50]:
-        print(f"  {t(f'problem.{problem.severity}', lang)}: {problem.located(lang)}", file=sys.stderr)
-
-
 def _rule(args):
     """The rule the flags ask for; ValueError with a bilingual reason (exit 2) when they do not make one."""
     from .rules import rule_from
@@ -91,7 +86,7 @@ def _rules(args, ws) -> int:
         return 0
     read = read_sources(_items(args.sources), fetch_policy_for(ws), encoding=args.encoding)
     result = extract_pairs(read.documents, rule)
-    _print_problems(read.problems + result.problems, args.lang)
+    print_problems(read.problems + result.problems, args.lang, file=sys.stderr)
     if not read.documents:  # with or without --preview: nothing was read, so the command failed
         print(t("extract.cli_unreadable", args.lang), file=sys.stderr)
         return 1

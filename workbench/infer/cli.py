@@ -47,8 +47,7 @@ def _run(ws, path: str, detach: bool) -> int:
     try:
         inference_id, job_id = start_inference(ws, config)
     except (KeyError, ValueError, InferInputError) as error:
-        message = error.args[0] if isinstance(error, KeyError) else str(error)
-        print("\n".join(f"{path}: {line}" for line in message.splitlines()), file=sys.stderr)
+        print("\n".join(f"{path}: {line}" for line in str(error).splitlines()), file=sys.stderr)
         return 2
     print(f"inference {inference_id}, job {job_id}")
     if detach:

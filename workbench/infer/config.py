@@ -8,7 +8,7 @@ from __future__ import annotations
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..config_file import read_checked
+from ..config_file import parse_mapping, read_checked
 
 ALL_ROWS = "all"  # split value that means every row, whatever splits the dataset has
 
@@ -168,12 +168,7 @@ def read_config(path) -> InferConfig:
 
 def from_yaml(text: str) -> InferConfig:
     """Parse a config.yaml; a ValueError lists every located problem."""
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise ValueError(f"config is not valid YAML: {error} / 配置文件不是有效的 YAML") from None
-    if not isinstance(data, dict):
-        raise ValueError("config must be a mapping of knob: value / 配置文件必须是键值映射")
+    data = parse_mapping(text, "config.yaml")
     problems = config_errors(data)
     if problems:
         raise ValueError("\n".join(problems))

@@ -25,7 +25,7 @@ def check_config(ws, config: InferConfig) -> list[str]:
     try:
         select_rows(ws, config)
     except (KeyError, InferInputError) as error:
-        problems.append(error.args[0] if isinstance(error, KeyError) else str(error))
+        problems.append(str(error))
     for index, arm in enumerate(config.arms):
         try:
             arm_endpoint(ws, arm.model)

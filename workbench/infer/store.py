@@ -16,6 +16,7 @@ import orjson
 
 from ..llm.batch import ResultLog
 from ..storage import atomic_path, write_text_atomic
+from ..workspace import NotFoundError
 from .config import InferConfig, from_yaml, to_yaml
 
 OUTPUT_COLUMNS = ["row_id", "arm", "model", "system_prompt", "prompt", "reference", "output", "status", "error",
@@ -102,7 +103,7 @@ def _info(ws, row) -> InferenceInfo:
 def get_inference(ws, inference_id: str) -> InferenceInfo:
     rows = ws._query("SELECT * FROM inferences WHERE id=?", (inference_id,))
     if not rows:
-        raise KeyError(f"No inference '{inference_id}' / 没有推理记录“{inference_id}”")
+        raise NotFoundError(f"No inference '{inference_id}' / 没有推理记录“{inference_id}”")
     return _info(ws, rows[0])
 
 

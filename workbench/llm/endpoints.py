@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..storage import write_json_atomic, write_text_atomic
+from ..workspace import NotFoundError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$")
 SECRETS_TABLE = "llm_api_keys"
@@ -69,7 +70,7 @@ def get_endpoint(ws, name: str) -> Endpoint:
     for endpoint in list_endpoints(ws):
         if endpoint.name == name:
             return endpoint
-    raise KeyError(f"no LLM endpoint named {name!r} / 没有名为 {name!r} 的模型接口")
+    raise NotFoundError(f"no LLM endpoint named {name!r} / 没有名为 {name!r} 的模型接口")
 
 
 def save_endpoint(ws, endpoint: Endpoint) -> None:

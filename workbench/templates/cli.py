@@ -188,7 +188,9 @@ def _versions(args, ws) -> int:
 
     versions = template_versions(ws, args.id)
     if not versions:
-        raise KeyError(f"No user template '{args.id}' / 没有用户模板“{args.id}”")
+        from ..workspace import NotFoundError
+
+        raise NotFoundError(f"No user template '{args.id}' / 没有用户模板“{args.id}”")
     for template in versions:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(template.created_at or 0))
         print(f"{template.ref}\t{when}\tparent {template.parent or '-'}\t{template.derived_from or ''}")

@@ -6,7 +6,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..config_file import problems, read_checked
+from ..config_file import parse_mapping, problems, read_checked
 
 Method = Literal["lora", "full"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
@@ -141,7 +141,4 @@ def read_config(path) -> TrainConfig:
 
 
 def from_yaml(text: str) -> TrainConfig:
-    data = yaml.safe_load(text) or {}
-    if not isinstance(data, dict):
-        raise ValueError("config.yaml must be a mapping of knob: value / 配置文件必须是键值映射")
-    return TrainConfig(**data)
+    return TrainConfig(**parse_mapping(text, "config.yaml"))

@@ -111,8 +111,7 @@ def _data_problems(version, config: TrainConfig) -> list[str]:
         if not version.splits:
             return [f"dataset {version.ref} has no '{config.split}' split: split it first / "
                     f"数据集 {version.ref} 没有“{config.split}”划分，请先划分"]
-        names = ", ".join(version.splits)
-        return [f"dataset {version.ref} has no '{config.split}' split; it has {names} / "
+        return [f"dataset {version.ref} has no '{config.split}' split; it has {', '.join(version.splits)} / "
                 f"数据集 {version.ref} 没有“{config.split}”划分；现有划分：{'、'.join(version.splits)}"]
     if not config.split and not version.rows:
         return [f"dataset {version.ref} has no rows / 数据集 {version.ref} 没有任何行"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..storage import write_json_atomic, write_text_atomic
+from ..workspace import NotFoundError
 from .config import TrainConfig, from_yaml, to_yaml
 
 
@@ -88,7 +89,7 @@ def get_run(ws, run_id: str) -> RunInfo:
     run_id = run_id.removeprefix("run-")
     rows = ws._query("SELECT * FROM runs WHERE id=?", (run_id,))
     if not rows:
-        raise KeyError(f"No run '{run_id}' / 没有训练记录“{run_id}”")
+        raise NotFoundError(f"No run '{run_id}' / 没有训练记录“{run_id}”")
     return _info(ws, rows[0])
 
 

@@ -151,7 +151,7 @@ class Trainer:
         if prepared.problems:
             first = prepared.problems[0]
             self.log(f"skipped {len(prepared.problems)} rows, e.g. row {first['row']}: {first['problem']}")
-        cut = sum(example.truncated for example in self.train_set)
+        self.rows_cut = cut = sum(example.truncated for example in self.train_set)
         if cut:
             self.log(f"{cut} of {len(self.train_set)} rows are longer than max_length={config.max_length} tokens and "
                      f"were cut (raise max_length to keep them whole) / {cut} 行超过最大长度 {config.max_length}，"
@@ -325,7 +325,7 @@ class Trainer:
                    "eval_loss": round(eval_loss, 5) if eval_loss is not None else None,
                    "tokens": self.counters["tokens"], "train_seconds": round(self.counters["seconds"], 1),
                    "tokens_per_s": round(self.counters["tokens"] / max(self.counters["seconds"], 1e-9), 1),
-                   "rows": len(self.train_set), "rows_cut": sum(e.truncated for e in self.train_set),
+                   "rows": len(self.train_set), "rows_cut": self.rows_cut,
                    "precision": self.precision, "processes": self.world,
                    **self._memory()}
         if self.main:
