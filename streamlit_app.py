@@ -1,11 +1,8 @@
 """Workbench entry point: navigation, sidebar (workspace, language, running jobs)."""
-import os
-
 import streamlit as st
 
-from ui.common import job_card, lang, model_name, t, workspace
+from ui.common import job_card, model_name, sidebar_settings, t, workspace
 from workbench import jobs
-from workbench.i18n import LANGUAGES
 from workbench.models import list_models
 from workbench.train import views
 from workbench.train.config import PRESETS
@@ -14,10 +11,7 @@ from workbench.train.jobs import start_training
 st.set_page_config(page_title="Workbench", page_icon="🛠️", layout="wide")
 
 with st.sidebar:
-    st.selectbox(t("side.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
-                 index=list(LANGUAGES).index(lang()))
-    st.text_input(t("side.workspace"), key="workspace_root",
-                  value=st.session_state.get("workspace_root") or os.environ.get("WORKBENCH_WORKSPACE", "workspace"))
+    sidebar_settings()
 
 
 @st.fragment(run_every=2)

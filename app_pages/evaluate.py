@@ -2,7 +2,7 @@
 import streamlit as st
 
 from ui.common import show_flash, t, workspace
-from ui.evaluate import before_after, new_evaluation
+from ui.evaluate import before_after, new_evaluation, new_evaluation_open
 from ui.infer import follow_job
 from ui.report import report_view
 from workbench import jobs
@@ -13,9 +13,9 @@ st.title(t("eval.title"))
 st.caption(t("eval.caption"))
 show_flash()
 reports = list_reports(ws)
-with st.expander("➕ " + t("eval.new_title"), expanded=not reports or "eval_preselect" in st.session_state):
+with st.expander("➕ " + t("eval.new_title"), expanded=new_evaluation_open(bool(reports)), key="eval_new_panel"):
     new_evaluation()
-with st.expander("⚖️ " + t("eval.before_after_title"), expanded=not reports):
+with st.expander("⚖️ " + t("eval.before_after_title"), expanded=not reports, key="eval_before_after_panel"):
     st.caption(t("eval.before_after_caption"))
     before_after()
 st.divider()

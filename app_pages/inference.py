@@ -1,7 +1,7 @@
 """Inference: a dataset split through several models (arms) at once, as a background job; its answers per arm."""
 import streamlit as st
 
-from ui.common import pick_version, t, workspace
+from ui.common import pick_version, show_current_label, t, workspace
 from ui.infer import arms_editor, generation_knobs, inference_table, live_progress, model_options, outputs_view
 from workbench import jobs
 from workbench.infer.config import ALL_ROWS, InferConfig, config_errors
@@ -60,6 +60,7 @@ def inferences() -> None:
     st.dataframe(inference_table(items), hide_index=True, width="stretch")
     if st.session_state.get("infer_selected") not in by_id:
         st.session_state["infer_selected"] = items[0].id
+    show_current_label("infer_selected")  # "queued" becomes "finished" in the picker too, not only in the table
     info = by_id[st.selectbox(t("infer.pick"), list(by_id), key="infer_selected",
                               format_func=lambda i: f"{by_id[i].name} · {t(f'job.state.{by_id[i].state}')}")]
     st.caption(f"{info.dataset_ref} · {info.split or t('infer.all_rows')} · " +

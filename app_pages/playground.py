@@ -5,8 +5,8 @@ from ui.common import model_name, show_flash, t, workspace
 from workbench import jobs
 from workbench.llm import LLMError, backend_for, list_endpoints
 from workbench.llm.types import GenerationParams
-from workbench.playground import (MAX_COLUMNS, Column, model_to_prepare, save_exchange, stream_reply,
-                                  stream_side_by_side)
+from workbench.playground import (MAX_COLUMNS, AlreadySaved, Column, exchange_row, model_to_prepare,
+                                  save_exchange, split_choices, stream_reply, stream_side_by_side)
 
 ws = workspace()
 st.title(t("play.title"))
@@ -111,15 +111,32 @@ if answered:
     if not datasets:
         st.caption(t("play.no_dataset"))
     else:
-        left, right = st.columns(2)
+        left, middle, right = st.columns(3)
         source = left.selectbox(t("play.save_from"), answered, key="play_save_from", format_func=name_of)
-        target = right.selectbox(t("play.save_to"), list(datasets), key="play_save_to",
-                                 format_func=lambda d: f"{datasets[d].name}@{datasets[d].head}")
+        # by name: a keyed selectbox keeps showing the label it had when picked, so "name@head" would go stale
+        target = middle.selectbox(t("play.save_to"), list(datasets), key="play_save_to",
+                                  format_func=lambda d: datasets[d].name)
+        splits = split_choices(ws, target)
+        split = right.selectbox(t("play.save_split"), splits, key="play_save_split") if splits else None
+        row = exchange_row(conversations[source])
+        shown = row["system"] if len(row["system"]) <= 60 else row["system"][:60] + "…"
+        system = f"“{shown}”" if shown else t("play.save_no_system")
+        st.caption(t("play.save_what", history=len(row["history"]), system=system,
+                     ref=f"{target}@{datasets[target].head}")
+                   + ("" if splits else " " + t("play.save_no_split")))
         if st.button(t("play.save_button"), type="primary", key="play_save"):
             try:
-                version = save_exchange(ws, target, conversations[source])
+                version = save_exchange(ws, target, conversations[source], split or "train", params)
+            except AlreadySaved as error:
+                st.session_state["play_saved"] = ("warning", t("play.already_saved", ref=error.ref, row=error.row_id))
             except ValueError as error:
-                st.error(str(error))
+                st.session_state["play_saved"] = ("error", str(error))
             else:
-                st.session_state["flash"] = (t("common.saved_version", ref=version.ref), None)
-                st.rerun()
+                st.session_state["play_saved"] = ("success", t("play.saved", ref=version.ref, split=split)
+                                                  if split else t("common.saved_version", ref=version.ref))
+            st.rerun()  # the dataset picker shows the new version
+        if "play_saved" in st.session_state:  # right under the button, where the click was
+            kind, message = st.session_state.pop("play_saved")
+            getattr(st, kind)(message)
+            if kind == "success":
+                st.toast(message, icon="✅")

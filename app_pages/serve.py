@@ -1,8 +1,9 @@
 """Serve: publish a model as an OpenAI-compatible API, show its key once, list servers with how to call them."""
 import streamlit as st
 
-from ui.common import model_name, t, workspace
+from ui.common import lang, model_name, named, t, workspace
 from workbench import jobs
+from workbench.i18n import STRINGS, in_language
 from workbench.model_convert import ModelError
 from workbench.models import list_models
 from workbench.serve import ServeError, key_export, list_servers, restart_server, snippets, start_server, stop_server
@@ -39,27 +40,33 @@ def start_form() -> None:
     st.caption(t("serve.key_label"))
 
 
+def state_name(state: str) -> str:
+    """A server's state in the user's language: serving, stopped, or the job's own state word."""
+    return t(f"serve.state.{state}") if f"serve.state.{state}" in STRINGS else named("job.state", state)
+
+
 def server_card(server) -> None:
     with st.container(border=True):
         cols = st.columns([4, 4, 2, 2])
         cols[0].markdown(f"**{t('serve.model')}**  \n`{server.model}`")
         cols[1].markdown(f"**{t('serve.url')}**  \n`{server.base_url or '–'}`")
-        cols[2].markdown(f"**{t('serve.state')}**  \n{server.state}")
+        cols[2].markdown(f"**{t('serve.state')}**  \n{state_name(server.state)}")
         if server.state in jobs.ACTIVE and cols[3].button(t("serve.stop"), key=f"serve_stop_{server.job_id}"):
             stop_server(ws, server.job_id)
-            st.toast(t("serve.stopped", job=server.job_id))
-            st.rerun()
+            st.session_state["serve_flash"] = t("serve.stopped", model=server.model, job=server.job_id)
+            st.rerun()  # the list shows it stopped; the message above it says so
         if server.state in ("interrupted", "cancelled", "failed") and cols[3].button(
-                t("serve.restart"), key=f"serve_restart_{server.job_id}"):
+                t("serve.restart"), key=f"serve_restart_{server.job_id}", help=t("serve.restart_help")):
             try:
                 with st.spinner(t("serve.starting")):
-                    restart_server(ws, server.job_id)
+                    url = restart_server(ws, server.job_id)
             except (ServeError, ModelError, ValueError) as error:
                 st.error(str(error))
             else:
+                st.session_state["serve_flash"] = t("serve.restarted", model=server.model, url=url)
                 st.rerun()
         if server.message:
-            st.caption(server.message)
+            st.caption(in_language(server.message, lang()))
         if server.base_url and server.state == "running":
             with st.expander(t("serve.how")):
                 code = snippets(server.base_url, server.model)
@@ -69,15 +76,24 @@ def server_card(server) -> None:
                 st.code(code["curl"], language="bash")
 
 
+def server_list() -> None:
+    """Running (and interrupted) servers; stopped ones behind the toggle, and said so when they are all hidden."""
+    st.subheader(t("serve.servers"))
+    if "serve_flash" in st.session_state:
+        st.success(st.session_state.pop("serve_flash"))
+    cols = st.columns([3, 1])
+    show_finished = cols[0].toggle(t("serve.show_finished"), key="serve_show_finished")
+    cols[1].button(t("serve.refresh"), key="serve_refresh")
+    every = list_servers(ws)
+    servers = [s for s in every if show_finished or s.state in (*jobs.ACTIVE, "interrupted")]
+    if not servers:
+        hidden = len(every) - len(servers)
+        st.caption(t("serve.none_running", count=hidden) if hidden else t("serve.none"))
+    for server in servers:
+        server_card(server)
+
+
 st.title(t("serve.title"))
 st.caption(t("serve.caption"))
 start_form()
-st.subheader(t("serve.servers"))
-cols = st.columns([3, 1])
-show_finished = cols[0].toggle(t("serve.show_finished"), key="serve_show_finished")
-cols[1].button(t("serve.refresh"), key="serve_refresh")
-servers = [s for s in list_servers(ws) if show_finished or s.state in (*jobs.ACTIVE, "interrupted")]
-if not servers:
-    st.caption(t("serve.none"))
-for server in servers:
-    server_card(server)
+server_list()

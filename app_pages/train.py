@@ -2,7 +2,7 @@
 import streamlit as st
 
 from ui.common import job_card, model_name, pick_version, t, workspace
-from ui.train import follow_run, knob_widget, yaml_expander
+from ui.train import follow_run, gate_panel, knob_widget, yaml_expander
 from workbench import jobs
 from workbench.models import list_models, load_tokenizer
 from workbench.train import views
@@ -129,20 +129,7 @@ if check or estimate or start:
 
 if st.session_state.get("train_gate", [None])[0] == gate_key:
     _, tokenizer_model, gate = st.session_state["train_gate"]
-    with st.container(border=True):
-        st.caption(t("train.gate.title", ref=version.ref, split=split or t("train.every_row"), model=tokenizer_model))
-        counts = {"rows": gate["rows"], "truncated": gate["truncated"], "empty": gate["empty_outputs"],
-                  "exact": gate["exact_duplicates"], "near": gate["near_duplicates"], "leaked": gate["leaked_rows"],
-                  "tokens": gate["tokens"]}
-        for (name, value), column in zip(counts.items(), st.columns(len(counts))):
-            column.metric(t(f"train.gate.{name}"), "–" if value is None else f"{value:,}")
-        st.caption(t("train.gate.lengths", mean=f"{gate['mean_tokens']:.0f}", p95=gate["p95"], longest=gate["longest"],
-                     max=values["max_length"]))
-        if any(counts[name] for name in ("truncated", "empty", "exact", "near", "leaked")):
-            st.warning(t("train.gate.fix"))
-            st.page_link("app_pages/quality.py", label=t("quality.nav"), icon="🧹")
-        else:
-            st.success(t("train.gate.clean"))
+    gate_panel(gate, tokenizer_model, split or t("train.every_row"))
 
 
 def estimate_result(job_id: str) -> None:

@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from workbench import jobs, models
-from workbench.i18n import STRINGS, duration, in_language, t as translate
+from workbench.i18n import LANGUAGES, STRINGS, duration, in_language, save_language, saved_language
+from workbench.i18n import t as translate
 from workbench.problems import problems_table
 from workbench.workspace import Workspace
 
@@ -18,13 +19,62 @@ def _open_workspace(root: str) -> Workspace:
     return Workspace(root)  # recovery (dead jobs, temp files) runs once per app process
 
 
+# Streamlit drops a widget's state on a run that does not draw it, and a page switch (st.switch_page, a page
+# link, the sidebar) starts with no widget state at all. So the sidebar's choices are also kept under keys no
+# widget owns, and copied back into the widget keys before the widgets are drawn.
+LANG_KEPT, WORKSPACE_KEPT = "ui_lang", "ui_workspace_root"
+
+
 def workspace() -> Workspace:
-    root = st.session_state.get("workspace_root") or os.environ.get("WORKBENCH_WORKSPACE", "workspace")
+    root = (st.session_state.get("workspace_root") or st.session_state.get(WORKSPACE_KEPT)
+            or os.environ.get("WORKBENCH_WORKSPACE", "workspace"))
     return _open_workspace(str(root))
 
 
 def lang() -> str:
-    return st.session_state.get("lang", os.environ.get("WORKBENCH_LANG", "zh"))
+    """The UI language: the sidebar select's value, else the one kept this session, else the tab's URL
+    (?lang=en survives a reload), else the workspace's last choice, else WORKBENCH_LANG."""
+    for value in (st.session_state.get("lang"), st.session_state.get(LANG_KEPT)):
+        if value in LANGUAGES:
+            return value
+    return _starting_language()
+
+
+def _starting_language() -> str:
+    asked = st.query_params.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    saved = saved_language(workspace().root)
+    if saved:
+        return saved
+    default = os.environ.get("WORKBENCH_LANG", "zh")
+    return default if default in LANGUAGES else "zh"
+
+
+def _language_chosen() -> None:
+    """The user picked a language in the select: keep it for this session and remember it for the next."""
+    chosen = st.session_state["lang"]
+    st.session_state[LANG_KEPT] = chosen
+    try:
+        save_language(workspace().root, chosen)
+    except OSError:
+        pass  # a read-only workspace: the choice still holds for this session and this tab (?lang=)
+
+
+def sidebar_settings() -> None:
+    """The language select and the workspace folder, with values that survive page switches and reloads."""
+    current = lang()
+    st.session_state[LANG_KEPT] = current
+    if st.session_state.get("lang") not in LANGUAGES:
+        st.session_state["lang"] = current  # after a page switch: the select shows what the page renders in
+    if st.query_params.get("lang") != current:
+        st.query_params["lang"] = current  # per tab, and a reload keeps it
+    st.selectbox(t("side.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
+                 on_change=_language_chosen)
+    if not st.session_state.get("workspace_root"):
+        st.session_state["workspace_root"] = (st.session_state.get(WORKSPACE_KEPT)
+                                              or os.environ.get("WORKBENCH_WORKSPACE", "workspace"))
+    st.session_state[WORKSPACE_KEPT] = st.text_input(t("side.workspace"), key="workspace_root")
 
 
 def t(key: str, **values) -> str:
@@ -111,6 +161,13 @@ def pick_version(key: str, label_suffix: str = ""):
         st.session_state[f"{key}_version_{dataset_id}"] = selected[1]
     number = right.selectbox(t("common.version"), numbers, format_func=labels.get, key=f"{key}_version_{dataset_id}")
     return ws.version(dataset_id, number)
+
+
+def show_current_label(key: str) -> None:
+    """Call before drawing a select whose option labels change between runs (a state, the language): the
+    browser keeps showing the label the chosen option had when it was picked, until the value is set again."""
+    if key in st.session_state:
+        st.session_state[key] = st.session_state[key]
 
 
 def rows_frame(table) -> pd.DataFrame:

@@ -60,9 +60,10 @@ def rubric_variables(prefix: str, ref: str, mode: str) -> dict[str, str]:
         return {}
     values = {}
     for variable in shared_variables(template, mode):
-        text = st.text_area(t("eval.judge_variable", name=variable.name), key=f"{prefix}_var_{variable.name}",
+        needed = "_required" if variable.required else ""  # the label says which can stay empty
+        text = st.text_area(t(f"eval.judge_variable{needed}", name=variable.name), key=f"{prefix}_var_{variable.name}",
                             height=68, placeholder=variable.default or None,
-                            help=t("eval.judge_variable_help", description=variable.description))
+                            help=t(f"eval.judge_variable{needed}_help", description=variable.description))
         if text.strip():
             values[variable.name] = text.strip()
     return values
@@ -85,7 +86,16 @@ def show_refusal(problems: list[str]) -> None:
     st.error(t("eval.cannot_start") + "\n\n" + "\n".join(f"- {p}" for p in problems))
 
 
+def new_evaluation_open(has_reports: bool) -> bool:
+    """Whether the "New evaluation" panel opens: with no report yet, or once answers were sent here from the
+    Inference page — and then it stays open while the user configures it (a changing `expanded` would fold it)."""
+    if "eval_preselect" in st.session_state:
+        st.session_state["eval_new_open"] = True
+    return not has_reports or st.session_state.get("eval_new_open", False)
+
+
 def started(report_id: str, job_id: str) -> None:
+    st.session_state.pop("eval_new_open", None)
     st.session_state["eval_report_pick"] = report_id
     st.session_state["flash"] = (t("eval.started", id=report_id, job=job_id), None)
     st.rerun()

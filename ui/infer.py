@@ -78,6 +78,26 @@ def generation_knobs() -> dict:
     return values
 
 
+def blank_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """For display: a missing text shows empty and a missing number "–" (the grid would write "None")."""
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if not values.isna().any():
+            continue
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            frame[column] = values.map(_number_text)  # one type per column: all text
+        else:
+            frame[column] = values.astype(object).where(values.notna(), "")
+    return frame
+
+
+def _number_text(value) -> str:
+    if pd.isna(value):
+        return "–"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.3f}".rstrip("0")
+
+
 def inference_table(items) -> pd.DataFrame:
     rows = []
     for info in items:
@@ -87,13 +107,14 @@ def inference_table(items) -> pd.DataFrame:
                      t("infer.list.split"): info.split or t("infer.all_rows"),
                      t("infer.list.rows"): summary.get("rows"), t("infer.list.answered"): summary.get("ok"),
                      t("infer.list.failed"): summary.get("failed"), "id": info.id})
-    return pd.DataFrame(rows)
+    counts = {t(f"infer.list.{name}"): "Int64" for name in ("rows", "answered", "failed")}  # unknown until it ends
+    return blank_missing(pd.DataFrame(rows).astype(counts))
 
 
 def arm_summary(summary: dict) -> pd.DataFrame:
     rows = [{"arm": arm, **{k: ", ".join(v) if k == "errors" else v for k, v in values.items()}}
             for arm, values in summary["arms"].items()]
-    frame = pd.DataFrame(rows)
+    frame = blank_missing(pd.DataFrame(rows))
     return frame.rename(columns={c: t(f"infer.sum.{c}") for c in frame.columns})
 
 
@@ -131,6 +152,6 @@ def outputs_view(info) -> None:
     frame["status"] = frame["status"].map(lambda s: t(f"infer.status.{s}"))
     shown = frame.rename(columns={c: t(f"infer.col.{c}") for c in OUTPUT_COLUMNS})  # lineage columns keep their names
     st.subheader(t("infer.outputs"))
-    st.dataframe(shown, hide_index=True, width="stretch", height=360)
+    st.dataframe(blank_missing(shown), hide_index=True, width="stretch", height=360)
     st.download_button(t("infer.download_csv"), frame.to_csv(index=False).encode("utf-8-sig"),
                        file_name=f"inference-{info.id}.csv", mime="text/csv", key="infer_download")

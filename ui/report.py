@@ -7,12 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import lang, named, t, workspace
-from workbench.i18n import STRINGS
+from ui.review import dataset_and_arm_keys, human_review_section, pair_review_section
 from workbench.evaluate import report as reports
-from workbench.evaluate.judge_config import rubric_and_scale
-from workbench.evaluate.judge_parse import SCALES
-from workbench.evaluate.overrides import clear_override, set_override
+from workbench.evaluate.overrides import HUMAN_SCORE, stored_scores
 from workbench.evaluate.scoring import read_scores
+from workbench.i18n import STRINGS
 
 
 def lineage(report) -> None:
@@ -39,16 +38,20 @@ def metric_column(label: str, metric: str | None, model: str = ""):
     return st.column_config.Column(label, help=t(key, model=model) if key in STRINGS else None)
 
 
-def summary_section(report) -> None:
+def summary_section(report) -> dict:
     summary = report.summary
     st.subheader(t("eval.summary"))
-    table = reports.summary_table(summary)
+    human = reports.human_adjusted(workspace(), report.id)
+    table = reports.summary_table(summary, human, lang())
     model = summary.get("similarity", {}).get("model", "")
     config = {c: metric_column(t(f"eval.column.{c}"), SUMMARY_COLUMNS[c]) if c in SUMMARY_COLUMNS else
               metric_column(metric_name(c), c, model) for c in table.columns}
-    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config, placeholder="–")
     if summary.get("similarity", {}).get("arms"):
         st.caption(t("eval.baseline_why", model=summary["similarity"]["model"]))
+    for note in reports.human_notes(human, lang()):
+        st.caption(note)
+    return human
 
 
 def win_rate_chart(rates: list[dict]) -> alt.Chart:
@@ -87,7 +90,7 @@ def charts(report, metric: str) -> None:
     right.altair_chart(distribution_chart(scores[["arm", "value"]]), width="stretch")
 
 
-def classification_and_pairwise(summary: dict) -> None:
+def classification_and_pairwise(summary: dict, human: dict) -> None:
     for arm, result in (summary.get("classification") or {}).items():
         st.markdown(t("eval.classification_of", arm=arm))
         columns = st.columns([1, 1, 4])
@@ -97,9 +100,7 @@ def classification_and_pairwise(summary: dict) -> None:
     if summary.get("pairwise"):
         pairwise = summary["pairwise"]
         st.markdown(t("eval.pairwise_title", baseline=pairwise["baseline"], judge=pairwise.get("judge")))
-        frame = pd.DataFrame(pairwise["arms"]).T.rename_axis("arm").reset_index()
-        st.dataframe(frame.rename(columns={c: t(f"eval.outcome.{c}") for c in ("wins", "ties", "losses", "failed",
-                                                                                  "win_rate")}), hide_index=True)
+        st.dataframe(reports.pairwise_table(summary, human, lang()), hide_index=True, placeholder="–")
 
 
 def side_name(column: str) -> str:
@@ -114,9 +115,10 @@ def rows_section(report, metric: str | None) -> pd.DataFrame:
     """The side-by-side rows sorted by the largest difference on `metric`, filtered; returns the full table."""
     ws = workspace()
     arms = list(report.summary.get("answers", {}))
-    table = reports.with_difference(reports.side_by_side(ws, report.id), arms, metric)
+    table = with_human_scores(ws, report, reports.side_by_side(ws, report.id))
+    table = reports.with_difference(table, arms, metric)
     st.subheader(t("eval.rows_title"))
-    columns = st.columns([2, 2, 1, 1, 1])
+    columns = st.columns([2, 2, 1, 1, 1, 1.4])
     text = columns[0].text_input(t("eval.filter_text"), key="eval_filter_text")
     scored = [c for c in table.columns if " · " in c and not c.endswith(" · answer")]
     column = columns[1].selectbox(t("eval.filter_column"), ["", *scored], key="eval_filter_column",
@@ -125,94 +127,61 @@ def rows_section(report, metric: str | None) -> pd.DataFrame:
     high = columns[3].number_input(t("eval.filter_high"), value=None, key="eval_filter_high", placeholder="–")
     longest = columns[4].number_input(t("eval.filter_length"), min_value=1, value=None, step=1,
                                       key="eval_filter_length", placeholder="–")
+    compact = columns[5].toggle(t("eval.compact"), True, key="eval_compact", help=t("eval.compact_help"))
     shown = reports.filter_rows(table, text, column or None, low, high, int(longest) if longest else None)
     st.caption(t("eval.rows_shown", shown=len(shown), total=len(table), metric=metric_name(metric) if metric else "–"))
-    st.dataframe(shown, hide_index=True, width="stretch", height=400,  # a data grid: answers stay text
-                 column_config={c: side_name(c) for c in shown.columns})
+    order = compact_columns(shown, arms, metric) if compact else None
+    st.dataframe(shown, hide_index=True, width="stretch", height=400 if len(shown) > 10 else "auto",  # answers: text
+                 column_config=side_columns(shown), column_order=order, placeholder="–")
     return table
 
 
-def human_review_section(report, table: pd.DataFrame) -> None:
-    """Pick a row and an arm, set or clear the human score; agreement (κ) with the judge beside it."""
-    ws = workspace()
-    config = report.config
-    if config.judge is None:
-        return
-    st.subheader(t("eval.review_title"))
-    review = reports.human_review(ws, report.id)
-    columns = st.columns([1, 3])
-    columns[0].metric(t("eval.overrides"), review["overrides"])
-    columns[1].caption(review["agreement"].message(lang()) if review.get("agreement") else t("eval.no_overrides"))
-    try:
-        scale = rubric_and_scale(ws, config.judge)[1]
-    except (ValueError, KeyError):
-        scale = None
-    low, high = SCALES.get(scale or "", (0.0, 10.0))
-    columns = st.columns([2, 2, 1])
-    row_ids = table["row_id"].tolist()
-    row_id = columns[0].selectbox(t("eval.review_row"), row_ids, key="eval_review_row",
-                                  format_func=lambda r: f"{r} · {str(table.set_index('row_id').at[r, 'prompt'])[:60]}")
-    arm = columns[1].selectbox(t("eval.review_arm"), list(report.summary.get("answers", {})), key="eval_review_arm")
-    score = columns[2].number_input(t("eval.human_score", scale=scale or "?"), float(low), float(high), float(high),
-                                    step=0.1 if scale == "0-1" else 1.0, key="eval_review_score")
-    judged = table.set_index("row_id").get(f"{arm} · judge", pd.Series(dtype=float)).get(row_id)
-    human = review.get("human", {}).get((str(row_id), review["arm_keys"].get(arm)))
-    st.caption(t("eval.review_now", judge="–" if judged is None or pd.isna(judged) else judged,
-                 human="–" if human is None else human))
-    key = reports.override_key(ws, report.id, row_id, arm)
-    _review_buttons("review", lambda: set_override(ws, key, score=score, scale=scale), lambda: clear_override(ws, key))
+def with_human_scores(ws, report, table: pd.DataFrame) -> pd.DataFrame:
+    """A report no judge scored: the human's scores (HUMAN_SCORE) as "<arm> · human" after each arm's columns
+    (a judged report has them beside the judge's already)."""
+    if report.config.judge is not None or table.empty:
+        return table
+    dataset_id, keys = dataset_and_arm_keys(ws, report)
+    human = stored_scores(ws, dataset_id, HUMAN_SCORE, keys.values())
+    for arm, key in keys.items():
+        own = [c for c in table.columns if c.startswith(f"{arm} · ")]
+        if own:
+            values = pd.Series([human.get((str(r), key)) for r in table["row_id"]], index=table.index, dtype=float)
+            table.insert(table.columns.get_loc(own[-1]) + 1, f"{arm} · human", values)
+    return table
 
 
-def _review_buttons(prefix: str, save, clear) -> None:
-    """Save / clear buttons of a human review box; the page reruns after either so the counts update."""
-    buttons = st.columns(2)
-    if buttons[0].button(t(f"eval.{prefix}_save"), key=f"eval_{prefix}_save", type="primary"):
-        try:
-            save()
-        except ValueError as error:
-            st.error(str(error))
+def compact_columns(table: pd.DataFrame, arms: list[str], metric: str | None) -> list[str]:
+    """Row, prompt, reference, then per arm its answer with the chosen metric, the judge's and the human's score
+    beside it, then the difference: the scores sit next to the answer they rate."""
+    per_arm = ("answer", *dict.fromkeys(p for p in (metric, "judge", "human") if p))
+    fixed = [c for c in table.columns if " · " not in c and c != "difference"]
+    return [*fixed, *(f"{arm} · {part}" for arm in arms for part in per_arm if f"{arm} · {part}" in table),
+            *(["difference"] if "difference" in table else [])]
+
+
+def side_columns(table: pd.DataFrame) -> dict:
+    """Column headers in the user's language and widths: row and prompt pinned, texts medium, scores small."""
+    config = {}
+    for column in table.columns:
+        label = side_name(column)
+        if column in ("row_id", "prompt"):
+            config[column] = st.column_config.Column(label, width="small" if column == "row_id" else "medium",
+                                                     pinned=True)
+        elif pd.api.types.is_numeric_dtype(table[column]):
+            config[column] = st.column_config.NumberColumn(label, width="small")
         else:
-            st.rerun()
-    if buttons[1].button(t(f"eval.{prefix}_clear"), key=f"eval_{prefix}_clear"):
-        clear()
-        st.rerun()
-
-
-def pair_review_section(report, table: pd.DataFrame) -> None:
-    """Pick the better answer of (baseline, challenger) for a row; agreement (κ) with the A/B judge beside it."""
-    ws = workspace()
-    pairwise = report.summary.get("pairwise")
-    if report.config.pairwise is None or not pairwise or not pairwise.get("arms"):
-        return
-    st.subheader(t("eval.pair_review_title"))
-    review = reports.pair_review(ws, report.id)
-    columns = st.columns([1, 3])
-    columns[0].metric(t("eval.pair_overrides"), review["overrides"])
-    columns[1].caption(review["agreement"].message(lang()) if review["overrides"] else t("eval.no_pair_overrides"))
-    keys, baseline = review["arm_keys"], pairwise["baseline"]
-    labels = {key: arm for arm, key in keys.items()} | {"tie": t("eval.tie")}
-    columns = st.columns([2, 1, 2])
-    prompts = table.set_index("row_id")["prompt"].astype(str)
-    row_id = columns[0].selectbox(t("eval.review_row"), table["row_id"].tolist(), key="eval_pair_row",
-                                  format_func=lambda r: f"{r} · {prompts.get(r, '')[:60]}")
-    challenger = columns[1].selectbox(t("eval.pair_challenger", baseline=baseline), list(pairwise["arms"]),
-                                      key="eval_pair_arm")
-    winner = columns[2].radio(t("eval.pair_winner"), [baseline, challenger, "tie"], horizontal=True,
-                              key="eval_pair_winner", format_func=lambda w: t("eval.tie") if w == "tie" else w)
-    key = reports.pair_override_key(ws, report.id, row_id, challenger)
-    found = {who: review[who].get((key.row_id, key.arm)) for who in ("judge", "human")}
-    st.caption(t("eval.pair_now", **{who: labels.get(v, v) if v else "–" for who, v in found.items()}))
-    _review_buttons("pair", lambda: set_override(ws, key, winner="tie" if winner == "tie" else keys[winner]),
-                    lambda: clear_override(ws, key))
+            config[column] = st.column_config.Column(label, width="medium")
+    return config
 
 
 def exports_and_compare(report, others: dict) -> None:
     ws = workspace()
     st.subheader(t("eval.export_title"))
     columns = st.columns(2)
-    columns[0].download_button(t("eval.download_csv"), reports.export_csv(ws, report.id), key="eval_csv",
+    columns[0].download_button(t("eval.download_csv"), reports.export_csv(ws, report.id, lang()), key="eval_csv",
                                file_name=f"report-{report.id}.csv", mime="text/csv")
-    columns[1].download_button(t("eval.download_html"), reports.export_html(ws, report.id), key="eval_html",
+    columns[1].download_button(t("eval.download_html"), reports.export_html(ws, report.id, lang()), key="eval_html",
                                file_name=f"report-{report.id}.html", mime="text/html")
     st.subheader(t("eval.compare_title"))
     if not others:
@@ -223,18 +192,14 @@ def exports_and_compare(report, others: dict) -> None:
     if other:
         diff = reports.compare_reports(ws, other, report.id)
         st.caption(t("eval.compare_caption", a=others[other].name, b=report.name))
-        st.dataframe(diff["metrics"], hide_index=True, width="stretch")
-        data = diff["data"]
-        st.caption(t("eval.data_diff", a=data["A"], b=data["B"]) if data["same_dataset"] else
-                   t("eval.data_other", a=data["A"], b=data["B"]))
-        counts = {k: v for k, v in data.items() if k not in ("A", "B", "same_dataset")}
-        for (name, value), column in zip(counts.items(), st.columns(max(len(counts), 1))):
-            column.metric(name, value)
+        for note in reports.compare_notes(diff, lang()):
+            st.caption(note)
+        st.dataframe(reports.compare_table(diff, lang()), hide_index=True, width="stretch")
 
 
 def report_view(report, others: dict) -> None:
     lineage(report)
-    summary_section(report)
+    human = summary_section(report)
     metrics = report.summary.get("metrics", [])
     metric = None
     if metrics:
@@ -244,7 +209,7 @@ def report_view(report, others: dict) -> None:
         charts(report, metric)
     elif not report.summary.get("pairwise"):
         st.info(t("eval.no_metrics"))
-    classification_and_pairwise(report.summary)
+    classification_and_pairwise(report.summary, human)
     table = rows_section(report, metric)
     human_review_section(report, table)
     pair_review_section(report, table)

@@ -7,12 +7,35 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui.common import column_labels, job_card, t, workspace
+from ui.common import column_labels, job_card, lang, t, workspace
 from workbench import jobs
 from workbench.i18n import duration
 from workbench.train import views
 from workbench.train.config import to_yaml
+from workbench.train.preflight import gate_blocks
 from workbench.train.runs import RunInfo, get_run, read_metrics
+
+
+def gate_panel(gate: dict, tokenizer_model: str, split: str) -> None:
+    """The data check before launch: counts, token lengths, what stops the run, what to fix."""
+    with st.container(border=True):
+        st.caption(t("train.gate.title", ref=gate["ref"], split=split, model=tokenizer_model))
+        counts = {"rows": gate["rows"], "truncated": gate["cut"], "dropped": gate["dropped"],
+                  "empty": gate["empty_outputs"], "exact": gate["exact_duplicates"], "near": gate["near_duplicates"],
+                  "leaked": gate["leaked_rows"], "tokens": gate["tokens"]}
+        columns = st.columns(4) + st.columns(4)  # two rows: labels and counts stay whole
+        for (name, value), column in zip(counts.items(), columns):
+            column.metric(t(f"train.gate.{name}"), "–" if value is None else f"{value:,}")
+        st.caption(t("train.gate.lengths", mean=f"{gate['mean_tokens']:.0f}", p95=gate["p95"], longest=gate["longest"],
+                     max=gate["max_length"]))
+        blocked = gate_blocks(gate, lang())
+        if blocked:
+            st.error(blocked)
+        if any(counts[name] for name in ("truncated", "dropped", "empty", "exact", "near", "leaked")):
+            st.warning(t("train.gate.fix"))
+            st.page_link("app_pages/quality.py", label=t("quality.nav"), icon="🧹")
+        else:
+            st.success(t("train.gate.clean"))
 
 
 def knob_widget(container, knob: views.Knob, disabled: bool = False):

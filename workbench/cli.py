@@ -95,12 +95,29 @@ def cmd_split(args, ws) -> int:
 
 
 def cmd_export(args, ws) -> int:
+    from .data.export import export_format
     from .data.operations import export_version
 
+    fmt = export_format(args.format)
+    if fmt is None:
+        _error(args.lang, t("cli.unknown_format", args.lang, name=args.format, formats=_format_names(args.lang)))
+        return EXIT_USER_ERROR
     version = ws.resolve(args.ref)
-    out = export_version(ws, version, args.format, split=args.split, out=Path(args.out))
+    out = export_version(ws, version, fmt, split=args.split, out=Path(args.out))
     print(t("cli.exported", args.lang, ref=version.ref, out=out))
     return 0
+
+
+def _format_names(lang: str) -> str:
+    """The export formats with the short names that also choose them."""
+    from .data.export import EXPORT_FORMATS, FORMAT_ALIASES
+
+    names = []
+    for fmt in EXPORT_FORMATS:
+        aliases = [alias.replace("_", "-") for alias, target in FORMAT_ALIASES.items() if target == fmt]
+        names.append(t("cli.format_aliases", lang, format=fmt, aliases=t("cli.format_separator", lang).join(aliases))
+                     if aliases else fmt)
+    return t("cli.format_separator", lang).join(names)
 
 
 def cmd_datasets(args, ws) -> int:
@@ -230,7 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{key}", type=float)
     p.add_argument("--seed", type=int), p.add_argument("--stratify"), p.add_argument("--group")
     p = verbs.add_parser("export", help="write a version (or one split) in a training format")
-    p.add_argument("ref"), p.add_argument("--format", required=True), p.add_argument("--out", required=True)
+    p.add_argument("ref"), p.add_argument("--out", required=True)
+    p.add_argument("--format", required=True, help="alpaca_json (alpaca), sharegpt_json (sharegpt), jsonl, csv, "
+                                                   "hf_datasets (hf), llamafactory")
     p.add_argument("--split")
     verbs.add_parser("datasets", help="list datasets")
     p = verbs.add_parser("versions", help="version history of a dataset")
@@ -292,7 +311,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as error:  # options given on the command line (config files are located by config_file)
         _error(args.lang, "\n".join(config_file.problems(error)))
         return EXIT_USER_ERROR
-    except (KeyError, ValueError, ModelError, StaleVersionError) as error:
+    except StaleVersionError as error:  # the page says "reload"; here the user named an older version
+        _error(args.lang, _stale_message(error, args))
+        return EXIT_USER_ERROR
+    except (KeyError, ValueError, ModelError) as error:
         _error(args.lang, str(error))  # NotFoundError: its message, not a quoted repr
         return EXIT_USER_ERROR
     except LLMError as error:
@@ -301,6 +323,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other command-line tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _stale_message(error: StaleVersionError, args) -> str:
+    action = getattr(args, "action", None)
+    command = args.verb + (f" {action}" if isinstance(action, str) else "")
+    return t("cli.stale", args.lang, old=f"{error.dataset_id}@{error.parent}", new=f"{error.dataset_id}@{error.head}",
+             dataset=error.dataset_id, command=command)
 
 
 def _error(lang: str, message: str) -> None:

@@ -90,6 +90,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cli.restored": ("restored {old} as {ref}", "已将 {old} 恢复为 {ref}"),
     "cli.error": ("error", "错误"),
     "cli.unreadable": ("cannot read the file", "无法读取文件"),
+    "cli.stale": ("{old} is not the newest version of {dataset} ({new} is); a new version can only follow the "
+                  "newest. Run `{command}` on {new}, or first `python -m workbench restore {old}` to make its rows "
+                  "the newest, then run `{command}` on {dataset}.",
+                  "{old} 不是数据集 {dataset} 的最新版本（最新为 {new}），新版本只能基于最新版本保存。"
+                  "请对 {new} 运行 `{command}`；或先运行 `python -m workbench restore {old}` 把它的内容恢复为最新版本，"
+                  "再对 {dataset} 运行 `{command}`。"),
+    "cli.unknown_format": ("unknown export format '{name}'; choose one of: {formats}. Case does not matter, and - "
+                           "and _ are the same.",
+                           "未知的导出格式“{name}”；可选：{formats}。不区分大小写，- 与 _ 通用。"),
+    "cli.format_aliases": ("{format} (or {aliases})", "{format}（或 {aliases}）"),
+    "cli.format_separator": (", ", "、"),
     "ds.sampled": ("Quick statistics over the first {n} of {total} rows; run the full pass as a job below.",
                    "快速统计：前 {n} 行（共 {total} 行）；完整统计请在下方作为后台任务运行。"),
     "ds.unit": ("Unit", "单位"), "ds.zero_none": ("0 = no limit", "0 = 不限"), "ds.section": ("Section", "栏目"),
@@ -257,3 +268,47 @@ def duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m {seconds % 60:02d}s"
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+# --- the user's language choice, kept in the workspace settings (the app starts in it next time) ----------------
+LANGUAGE_SETTINGS_FILE = "ui.json"
+
+
+def saved_language(root) -> str | None:
+    """The language last chosen in the app for the workspace at `root`; None when none was chosen."""
+    from pathlib import Path
+
+    path = Path(root) / "settings" / LANGUAGE_SETTINGS_FILE
+    try:
+        language = _json_settings(path).get("language")
+    except (OSError, ValueError):
+        return None
+    return language if language in LANGUAGES else None
+
+
+def save_language(root, language: str) -> None:
+    """Remember `language` ("zh" or "en") as the workspace's UI language (written atomically)."""
+    from pathlib import Path
+
+    from .storage import write_json_atomic
+
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}; choose one of {sorted(LANGUAGES)}")
+    path = Path(root) / "settings" / LANGUAGE_SETTINGS_FILE
+    try:
+        settings = _json_settings(path)
+    except (OSError, ValueError):
+        settings = {}  # an unreadable settings file is replaced, not a reason to refuse the choice
+    write_json_atomic(path, {**settings, "language": language})
+
+
+def _json_settings(path) -> dict:
+    """A settings JSON object ({} when the file does not exist yet)."""
+    import json
+
+    if not path.exists():
+        return {}
+    settings = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path} is not a JSON object")
+    return settings

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .llm.backends import Backend, LocalBackend, Messages, OpenAIBackend
 from .llm.types import GenerationParams, LLMError
+from .records import ALPACA_FIELDS, JSON_FIELDS, ROW_ID, SPLIT, SPLITS, load_json_field
 
 MAX_COLUMNS = 4
 
@@ -38,8 +39,10 @@ def stream_reply(backend: Backend, messages: Messages, params: GenerationParams)
     """Text pieces of one answer as the model produces them; raises LLMError on failure."""
     if isinstance(backend, OpenAIBackend):
         yield from _stream_openai(backend, messages, params)
-    elif isinstance(backend, LocalBackend):
-        yield from _stream_local(backend, messages, params)
+    elif isinstance(backend, LocalBackend):  # whole characters only, as in a non-streamed answer
+        from .llm.streaming import stream_local
+
+        yield from stream_local(backend, messages, params)
     else:  # any other backend: one piece
         yield backend.complete(messages, params).text
 
@@ -51,42 +54,6 @@ def _stream_openai(backend: OpenAIBackend, messages: Messages, params: Generatio
             delta = chunk.choices[0].delta.content if chunk.choices else None
             if delta:
                 yield delta
-
-
-def _stream_local(backend: LocalBackend, messages: Messages, params: GenerationParams) -> Iterator[str]:
-    import torch
-    from transformers import TextIteratorStreamer
-
-    tokenizer = backend.tokenizer
-    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    inputs = tokenizer([prompt], return_tensors="pt", add_special_tokens=False)
-    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
-    options = {"max_new_tokens": params.max_new_tokens, "pad_token_id": tokenizer.pad_token_id,
-               "streamer": streamer, "do_sample": params.temperature > 0}
-    if params.temperature > 0:
-        options.update(temperature=params.temperature, top_p=params.top_p)
-    else:
-        options.update(temperature=None, top_p=None, top_k=None)
-    failure: list[BaseException] = []
-
-    def generate():
-        try:
-            with backend._lock, torch.no_grad():
-                if params.seed is not None:
-                    torch.manual_seed(params.seed)
-                backend.model.generate(**inputs, **options)
-        except Exception as error:  # noqa: BLE001 - reported to the reader below
-            failure.append(error)
-            streamer.on_finalized_text("", stream_end=True)
-
-    thread = threading.Thread(target=generate, daemon=True)
-    thread.start()
-    for piece in streamer:
-        if piece:
-            yield piece
-    thread.join()
-    if failure:
-        raise LLMError("model", f"{type(failure[0]).__name__}: {failure[0]}")
 
 
 _DONE = object()
@@ -135,17 +102,90 @@ def exchange_row(column: Column) -> dict:
             "history": pairs[:-1]}
 
 
-def save_exchange(ws, dataset_id: str, column: Column):
-    """Append the exchange to the newest version of a dataset (a new version); returns that version."""
-    from .data import operations
+class AlreadySaved(ValueError):
+    """The exchange is a row of the dataset's newest version already: saving it again would only repeat it."""
+
+    def __init__(self, ref: str, row_id: int):
+        self.ref, self.row_id = ref, row_id
+        super().__init__(f"This exchange is already saved in {ref} (row _id {row_id}) / "
+                         f"这段对话已保存在 {ref}（_id 为 {row_id} 的行）")
+
+
+def split_choices(ws, dataset_id: str) -> tuple[str, ...]:
+    """The splits a saved row can join: train/validation/test once the newest version is split, else none."""
+    return SPLITS if SPLIT in ws.version(dataset_id).columns else ()
+
+
+def save_exchange(ws, dataset_id: str, column: Column, split: str = "train",
+                  params: GenerationParams | None = None):
+    """Append the column's last exchange (its system prompt, earlier turns as history) to the newest version of
+    a dataset, in `split` when the dataset is split; returns the new version. AlreadySaved if it holds the row."""
+    from .data.edit import add_rows
 
     row = exchange_row(column)
     version = ws.version(dataset_id)
-    columns = set(ws.read(version).column_names)
-    if "instruction" not in columns or "output" not in columns:
+    table = ws.read(version)
+    if "instruction" not in table.column_names or "output" not in table.column_names:
         raise ValueError(f"Dataset '{dataset_id}' is not in Alpaca form (instruction/output); map its fields first "
                          f"/ 数据集“{dataset_id}”不是 Alpaca 格式（instruction/output），请先映射字段")
-    return operations.add_rows(ws, version, [{k: v for k, v in row.items() if k in columns}])
+    existing = saved_row_id(table, row)
+    if existing is not None:
+        raise AlreadySaved(version.ref, existing)
+    table = with_alpaca_columns(table, [name for name in ("system", "history") if row[name]])
+    if SPLIT in table.column_names:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)} / "
+                             f"划分必须是 {'、'.join(SPLITS)} 之一: {split}")
+        row[SPLIT] = split
+    table = add_rows(table, [{k: v for k, v in row.items() if k in table.column_names}])
+    return ws.commit_version(dataset_id, table, version.number, "add_rows",
+                             saved_from(ws, column, row.get(SPLIT), params))
+
+
+def saved_row_id(table, row: dict) -> int | None:
+    """The `_id` of a row of `table` equal to `row` in every Alpaca field (missing = empty), else None."""
+    import pyarrow.compute as pc
+
+    candidates = table.filter(pc.and_(pc.equal(table.column("instruction"), row["instruction"]),
+                                      pc.equal(table.column("output"), row["output"])))
+    for stored in candidates.to_pylist():
+        if all(_same(name, stored.get(name), row.get(name)) for name in ALPACA_FIELDS):
+            return stored.get(ROW_ID)
+    return None
+
+
+def _same(name: str, stored, wanted) -> bool:
+    if name in JSON_FIELDS:
+        return [list(pair) for pair in load_json_field(stored)] == [list(pair) for pair in wanted or []]
+    return (stored or "") == (wanted or "")
+
+
+def with_alpaca_columns(table, names: list[str]):
+    """The table with empty (null) text columns for the Alpaca fields it lacks, placed after its last one."""
+    import pyarrow as pa
+
+    for name in names:
+        if name not in table.column_names:
+            after = max(table.column_names.index(f) for f in ALPACA_FIELDS if f in table.column_names)
+            table = table.add_column(after + 1, name, pa.nulls(table.num_rows, pa.string()))
+    return table
+
+
+def saved_from(ws, column: Column, split: str | None, params: GenerationParams | None) -> dict:
+    """The new version's note: a row from the playground, which model and column, with what settings."""
+    from .llm.endpoints import get_endpoint
+    from .workspace import NotFoundError
+
+    try:
+        model = get_endpoint(ws, column.endpoint).model
+    except NotFoundError:  # an endpoint deleted since: the note keeps its name
+        model = None
+    note = {"count": 1, "source": "playground", "endpoint": column.endpoint, "model": model,
+            "system_prompt": column.system_prompt.strip(), "turns": sum(t["role"] == "user" for t in column.turns),
+            "split": split}
+    if params is not None:
+        note.update(temperature=params.temperature, max_new_tokens=params.max_new_tokens, seed=params.seed)
+    return note
 
 
 def model_to_prepare(ws, endpoint_name: str) -> str | None:

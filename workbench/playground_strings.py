@@ -27,5 +27,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "play.save_from": ("Answer from", "使用哪个模型的回答"),
     "play.save_to": ("Add to dataset", "添加到数据集"),
     "play.save_button": ("Save as a row (new version)", "保存为一行（生成新版本）"),
+    "play.save_split": ("Split", "划分"),
+    "play.save_what": ("A new version after {ref} with one more row: the last question and answer, {history} "
+                       "earlier exchange(s) as history, system prompt: {system}.",
+                       "在 {ref} 之后生成新版本，新增一行：最后一个问题和回答，之前的 {history} 轮对话作为 history，"
+                       "系统提示词：{system}。"),
+    "play.save_no_system": ("none", "无"),
+    "play.save_no_split": ("This dataset is not split yet: the row joins it without a split.",
+                           "该数据集尚未划分：这一行不属于任何划分。"),
+    "play.saved": ("Saved as a new row in {ref} ({split}).", "已作为新的一行保存到 {ref}（{split}）。"),
+    "play.already_saved": ("This exchange is already saved in {ref} (row _id {row}); nothing was added.",
+                           "这段对话已保存在 {ref}（_id 为 {row} 的行），未重复添加。"),
     "play.no_dataset": ("Import a dataset first to save exchanges into it.", "请先导入数据集，才能保存对话。"),
 }

@@ -232,7 +232,8 @@ def test_blank_labels_are_no_class_and_whitespace_or_width_variants_are_reported
     assert report.summary()["label_problems"] == [blank, variants] and report.summary()["label_blank"] == 1
     report.ref = "reviews@1"
     chinese = describe(report, "zh")
-    assert "4 distinct, largest/smallest 10.5; '中性' 21, '负面' 20, '正面' 19, 'OK' 2, 1 blank" in chinese
+    assert "标签（output）：4 种，最多/最少 = 10.5；'中性' 21 行，'负面' 20 行，'正面' 19 行，'OK' 2 行，1 行为空" in chinese
+    assert "4 distinct, largest/smallest 10.5; '中性' 21, '负面' 20, '正面' 19, 'OK' 2, 1 blank" in describe(report, "en")
     assert "    ! 仅空白或全角/半角不同的标签：'ＯＫ' → 'OK'（1 行）" in chinese and "differ only" not in chinese
     assert "    ! 1 row with a blank label" in describe(report, "en")
 

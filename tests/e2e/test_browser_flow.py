@@ -187,7 +187,7 @@ def evaluate_review_and_export(page, tmp_path) -> None:
     click(page, "Start evaluation (background job)")
     page.get_by_role("heading", name="Human review").wait_for(timeout=300_000)
     wait_idle(page)
-    rows = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("Row", exact=True))
+    rows = page.locator(".st-key-eval_review_row").locator('[data-testid="stSelectbox"]')  # not the pick's row box
     page.get_by_role("button", name="Download HTML report").wait_for()  # the report is fully on screen
     for choice in (0, 1):
         choose(page, rows, choice)
@@ -201,4 +201,5 @@ def evaluate_review_and_export(page, tmp_path) -> None:
     download(page, "Download HTML report", target)
     text = target.read_text(encoding="utf-8")
     assert text.lstrip().lower().startswith("<!doctype html>") and "prompted" in text and "<script" not in text
-    assert "Human review" in text and "smollm2-135m-instruct · human" in text
+    assert "Judge score with human overrides" in text and "(n=5 · 2 by a human)" in text  # the summary
+    assert "human <b>3</b>" in text and "human <b>4</b>" in text  # each overridden answer

@@ -7,8 +7,10 @@ from sklearn.metrics import cohen_kappa_score
 
 from tests.evaluate.judge_server import client, judge_server, section
 from workbench.evaluate.judge import JudgeConfig, JudgeItem, PairJudgement, judge_pointwise
-from workbench.evaluate.overrides import (OverrideKey, agreement, agreement_for, arm_key, clear_override,
-                                          human_values, judge_values, overrides_for, pair_arm, set_override)
+from workbench.evaluate.overrides import (HUMAN_PICK, HUMAN_SCALE, HUMAN_SCORE, OverrideKey, agreement,
+                                          agreement_for, arm_key, clear_override, human_values, judge_values,
+                                          overrides_for, pair_arm, pick_key, review_metrics, set_override,
+                                          stored_scores, stored_winners)
 from workbench.workspace import Workspace
 
 PERSONA = "现在你要扮演皇帝身边的女人--甄嬛"
@@ -136,3 +138,21 @@ def test_agreement_is_undefined_not_a_number_when_it_cannot_be_computed():
     constant = agreement({("1", "a"): 7, ("2", "a"): 7}, {("1", "a"): 7, ("2", "a"): 7}, "1-10")
     assert constant.kappa is None and constant.exact == 1.0 and "at least two" in constant.message()
     assert agreement({}, {}, "1-10").compared == 0
+
+
+def test_a_report_without_a_judge_keeps_human_scores_and_picks_of_its_own(ws):
+    assert review_metrics() == (HUMAN_SCORE, HUMAN_PICK)
+    pairwise = JudgeConfig(judge="judge", mode="pairwise", rubric="judge_pairwise_zh")
+    assert review_metrics(CONFIG, pairwise) == (CONFIG.metric, pairwise.metric)
+    set_override(ws, OverrideKey("persona", "3", BASE, CONFIG.metric), score=4, scale="1-10")  # a judge's, kept
+    set_override(ws, OverrideKey("persona", "3", BASE, HUMAN_SCORE), score=7, scale=HUMAN_SCALE)
+    set_override(ws, OverrideKey("persona", "3", VARIANT, HUMAN_SCORE), score=2, scale=HUMAN_SCALE)
+    with pytest.raises(ValueError):
+        set_override(ws, OverrideKey("persona", "3", BASE, HUMAN_SCORE), score=11, scale=HUMAN_SCALE)
+    assert stored_scores(ws, "persona", HUMAN_SCORE, [BASE]) == {("3", BASE): 7.0}
+    assert stored_scores(ws, "persona", CONFIG.metric, [BASE, VARIANT]) == {("3", BASE): 4.0}
+    key = pick_key("persona", 3, VARIANT, BASE, HUMAN_PICK)
+    assert key == pick_key("persona", "3", BASE, VARIANT, HUMAN_PICK) and key.arm == pair_arm(BASE, VARIANT)
+    set_override(ws, key, winner=VARIANT)
+    assert stored_winners(ws, "persona", HUMAN_PICK) == {("3", pair_arm(BASE, VARIANT)): VARIANT}
+    assert stored_winners(ws, "persona", pairwise.metric) == {}

@@ -171,3 +171,50 @@ def test_fetch_is_refused_by_default_and_allowed_by_the_settings_switch(tmp_path
     assert code == 0 and "## 如何重置密码？" in out and "text/html" in err
     code, out, err = run(capsys, root, "--lang", "zh", "extract", "fetch", "http://169.254.169.254/latest/meta-data/")
     assert code == 2 and "云元数据" in out + err
+
+
+def test_allow_private_urls_reaches_a_local_server_for_that_command_only(tmp_path, capsys, site):
+    """--allow-private-urls widens one command (fetch, chunks, rules, a background job); nothing is saved."""
+    from workbench.extract import STRICT, fetch_policy_for
+
+    root = tmp_path / "ws"
+    site.routes["/faq.html"] = (200, {"Content-Type": "text/html; charset=utf-8"}, FAQ_HTML.encode())
+    site.routes["/law.md"] = (200, {"Content-Type": "text/plain; charset=utf-8"}, LAW.encode())
+    code, out, err = run(capsys, root, "extract", "fetch", site.url("/faq.html"))
+    assert code == 2 and "loopback" in err and "--allow-private-urls" in err and "settings" not in err
+    code, out, err = run(capsys, root, "--lang", "zh", "extract", "rules", site.url("/law.md"), "--preview", "5")
+    assert code == 1 and "本机回环" in err and "加上 --allow-private-urls" in err
+    assert site.requests == []
+    code, out, err = run(capsys, root, "extract", "fetch", site.url("/faq.html"), "--allow-private-urls")
+    assert code == 0 and "## 如何重置密码？" in out, err
+    code, out, err = run(capsys, root, "extract", "chunks", site.url("/law.md"), "--allow-private-urls")
+    assert code == 0 and "-> 1 chunks" in out, err
+    code, out, err = run(capsys, root, "extract", "rules", site.url("/law.md"), "--allow-private-urls", "--name", "law")
+    assert code == 0 and "saved 2 pairs as law@1" in out, err
+    code, out, err = run(capsys, root, "extract", "rules", site.url("/law.md"), "--allow-private-urls", "--background",
+                         "--name", "law-job")
+    from workbench import jobs
+
+    ws = Workspace(root)
+    info = jobs.wait(ws, out.split()[2])
+    assert info.state == "succeeded" and info.result["pairs"] == 2, info.log_tail(20)
+    # one command's flag changes no setting: the next command without it is refused again
+    assert fetch_policy_for(ws) == STRICT and not (root / "settings").exists()
+    code, out, err = run(capsys, root, "extract", "fetch", site.url("/faq.html"))
+    assert code == 2 and "--allow-private-urls" in err
+    metadata = "http://169.254.169.254/latest/meta-data/"
+    for lang, words in (("en", "never fetched, not even with --allow-private-urls"),
+                        ("zh", "加上 --allow-private-urls 也不行")):
+        code, out, err = run(capsys, root, "--lang", lang, "extract", "fetch", metadata, "--allow-private-urls")
+        assert code == 2 and words in err
+
+
+def test_rule_rows_saved_by_the_cli_record_their_lines(tmp_path, capsys):
+    root, source = tmp_path / "ws", tmp_path / "law.md"
+    source.write_text(LAW, encoding="utf-8")
+    code, out, err = run(capsys, root, "extract", "rules", source, "--name", "law")
+    assert code == 0, err
+    table = Workspace(root).read(Workspace(root).resolve("law@1"))
+    chunks = table.column("_chunk").to_pylist()
+    assert [chunk.split(":", 1)[1] for chunk in chunks] == ["L3-10", "L12-13"]
+    assert chunks[0].split(":")[0] == json.loads(table.column("_source")[0].as_py())["document_id"]

@@ -86,3 +86,21 @@ def test_the_cli_runs_llm_mode_scores_it_against_labelled_pairs_and_saves(ws, sc
     assert score == {"precision": round(2 / 3, 4), "coverage": round(2 / 3, 4), "matched": 2, "found": 3, "expected": 3}
     assert "missed: '端午吃什么？'" in out and "saved 3 pairs as gong@1" in out
     assert ws.version(ws.datasets()[0].id).params["mode"] == "llm"
+
+
+def test_the_cli_reads_an_intranet_url_only_with_allow_private_urls(ws, scripted, site, capsys):
+    """The job started by `extract llm` gets the flag; without it the refusal names the flag, not a setting."""
+    from workbench.cli import main
+
+    scripted.replies = [reply]
+    save_endpoint(ws, Endpoint("scripted", base_url=scripted.base_url, model="m", max_retries=0))
+    site.routes["/gong.md"] = (200, {"Content-Type": "text/plain; charset=utf-8"}, DOC.encode())
+    command = ["--workspace", str(ws.root), "extract", "llm", site.url("/gong.md"), "--endpoint", "scripted",
+               "--per-chunk", "2", "--size", "40", "--overlap", "0"]
+    assert main(command) == 0
+    out, err = capsys.readouterr()
+    assert "0 candidate pairs from 0 chunks" in out and "loopback" in err and "--allow-private-urls" in err
+    assert site.requests == []
+    assert main(command + ["--allow-private-urls"]) == 0
+    out, err = capsys.readouterr()
+    assert "3 candidate pairs from 2 chunks" in out and "Refused" not in err

@@ -72,6 +72,45 @@ def test_a_horizontal_rule_or_a_heading_ends_an_answer_in_every_mode(separator):
     assert qa(f"## 能辞退吗？\n\n不能。\n\n{separator}\n页脚", preset="faq_headings") == [("能辞退吗？", "不能。")]
 
 
+FOOTERS = ["版权所有 © 2024 某某律师事务所\n联系电话：010-12345678", "本文仅供参考，不构成法律意见。",
+           "Copyright © 2024 Example LLP. All rights reserved.", "© 2024 某某公司", "联系电话：010-12345678\n地址：北京市",
+           "免责声明：本页内容不构成任何建议。", "第 3 页", "- 3 -", "Page 3 of 9", "This page is for reference only."]
+
+
+@pytest.mark.parametrize("footer", FOOTERS)
+def test_a_page_footer_without_a_rule_above_it_ends_the_last_answer(footer):
+    """Copyright, contact, disclaimer and page-number paragraphs end an answer in every mode and preset."""
+    listed = "可以：\n\n1. 协商；\n2. 仲裁。"
+    for until in ("paragraph", "next_question"):
+        assert qa(f"问：能辞退吗？\n答：不能。\n\n问：怎么维权？\n答：{listed}\n\n{footer}\n",
+                  answer_until=until) == [("能辞退吗？", "不能。"), ("怎么维权？", listed)], until
+        assert qa(f"1. 怎么维权？\n{listed}\n\n{footer}", preset="numbered", answer_until=until) == [
+            ("怎么维权？", listed)], until
+    assert qa(f"## 怎么维权？\n\n{listed}\n\n还要看合同。\n\n{footer}", preset="faq_headings") == [
+        ("怎么维权？", f"{listed}\n\n还要看合同。")]
+
+
+def test_a_copyright_or_page_number_line_ends_an_answer_even_right_below_it():
+    assert qa("问：能辞退吗？\n答：不能。\n版权所有 © 2024 某某律师事务所", answer_until="next_question") == [
+        ("能辞退吗？", "不能。")]
+    assert qa("Q: Can I cancel?\nA: Yes.\n- 2 -\nQ: How?\nA: In settings.") == [("Can I cancel?", "Yes."),
+                                                                              ("How?", "In settings.")]
+
+
+def test_footer_words_inside_an_answer_are_answer_text():
+    """电话, 地址, 版权 or 仅供参考 inside a paragraph, or a contact list a colon announces, stay in the answer."""
+    phone = "可以拨打客服电话：400-123-4567，或者发邮件。\n地址和营业时间见官网，\n电话咨询时请准备好订单号。"
+    for until in ("paragraph", "next_question"):
+        assert qa(f"问：怎么联系客服？\n答：{phone}\n\n问：B？\n答：乙。", answer_until=until) == [
+            ("怎么联系客服？", phone), ("B？", "乙。")], until
+        announced = "联系方式如下：\n\n电话：010-12345678\n邮箱：help@example.com"
+        assert qa(f"问：怎么联系你们？\n答：{announced}\n", answer_until=until) == [("怎么联系你们？", announced)]
+    copyright = "作品的版权所有人是作者，\n版权所有人可以许可他人使用。"
+    assert qa(f"问：版权归谁？\n答：{copyright}") == [("版权归谁？", copyright)]
+    closing = "不能。\n\n具体仍要看劳动合同的约定。"
+    assert qa(f"问：能辞退吗？\n答：{closing}\n\n本文仅供参考。", answer_until="next_question") == [("能辞退吗？", closing)]
+
+
 def test_qa_colon_needs_an_answer_and_keeps_colons_inside_the_question():
     assert qa("问：没有回答的问题？\n\n其他内容。") == []
     assert qa("Q: What is plan A: the basic one?\nA: The cheapest.") == [("What is plan A: the basic one?",
@@ -164,6 +203,24 @@ def test_spans_are_exact_and_lineage_reaches_the_pdf_page():
     assert source == {"document_id": document.id, "source": "faq.pdf", "kind": "pdf", "title": document.title}
     table = rows_table(pairs_to_rows(result.pairs, [document]))
     assert table.column_names == ["instruction", "input", "output", "_source", "_chunk", "_span"]
+
+
+def test_every_rule_row_records_the_lines_it_came_from_as_its_chunk():
+    """Like an LLM row's chunk id ("<document>:<index>"), a rule row's `_chunk` names its document and lines."""
+    text = "# 帮助\n\n问：怎么退款？\n答：七天内可退。\n需要订单号。\n\n1. 多久到账？\n三天。\n"
+    [document] = read_sources([("faq.md", text.encode())]).documents
+    result = extract_pairs([document], Rule(preset="auto"))
+    rows = pairs_to_rows(result.pairs, [document])
+    assert [row["_chunk"] for row in rows] == [f"{document.id}:L3-5", f"{document.id}:L7-8"]
+    lines = text.splitlines()
+    for row in rows:
+        first, last = map(int, row["_chunk"].rsplit(":L", 1)[1].split("-"))
+        shown = "\n".join(lines[first - 1:last])
+        assert row["instruction"] in shown and row["output"].splitlines()[-1] in lines[last - 1]
+    from workbench.extract.llm_mode import rule_candidates
+
+    candidates, _ = rule_candidates([document], Rule(preset="auto"))  # the page's review table keeps it too
+    assert [c["_chunk"] for c in candidates] == [row["_chunk"] for row in rows]
 
 
 def test_duplicates_in_a_document_are_kept_once_unless_asked():

@@ -9,8 +9,8 @@ import pytest
 from workbench.llm import backend_for
 from workbench.llm.endpoints import Endpoint
 from workbench.llm.types import GenerationParams, LLMError
-from workbench.playground import (Column, check_columns, exchange_row, model_to_prepare, save_exchange,
-                                  stream_reply, stream_side_by_side)
+from workbench.playground import (AlreadySaved, Column, check_columns, exchange_row, model_to_prepare, save_exchange,
+                                  split_choices, stream_reply, stream_side_by_side)
 
 GREEDY = GenerationParams(max_new_tokens=12, temperature=0.0)
 
@@ -99,6 +99,44 @@ def test_saving_an_exchange_writes_a_new_version_with_the_row(ws):
         save_exchange(ws, other.dataset_id, column)
 
 
+def four_turns(system="你是甄嬛。"):
+    turns = []
+    for n in range(1, 5):
+        turns += [{"role": "user", "content": f"问{n}"}, {"role": "assistant", "content": f"答{n}"}]
+    return Column("local:smollm2-135m-instruct", system, turns)
+
+
+def test_a_saved_exchange_keeps_its_system_prompt_history_and_split(ws):
+    table = pa.table({"instruction": ["a", "b"], "input": ["", ""], "output": ["x", "y"], "_split": ["train", "test"]})
+    first = ws.create_dataset("huanhuan", table)
+    assert split_choices(ws, first.dataset_id) == ("train", "validation", "test")
+    params = GenerationParams(max_new_tokens=32, temperature=0.0, seed=3)
+    version = save_exchange(ws, first.dataset_id, four_turns(), "validation", params)
+    row = ws.read(version).to_pylist()[-1]
+    assert (row["instruction"], row["output"], row["system"], row["_split"]) == ("问4", "答4", "你是甄嬛。", "validation")
+    assert json.loads(row["history"]) == [["问1", "答1"], ["问2", "答2"], ["问3", "答3"]]
+    assert ws.read(version).column_names[1:6] == ["instruction", "input", "output", "system", "history"]
+    assert [r["system"] for r in ws.read(version).to_pylist()[:2]] == [None, None]  # old rows: no system prompt
+    assert version.params == {"count": 1, "source": "playground", "endpoint": "local:smollm2-135m-instruct",
+                              "model": "smollm2-135m-instruct", "system_prompt": "你是甄嬛。", "turns": 4,
+                              "split": "validation", "temperature": 0.0, "max_new_tokens": 32, "seed": 3}
+    assert version.op == "add_rows" and version.splits.get("validation") == 1
+
+
+def test_saving_the_same_exchange_twice_is_refused_with_where_it_is(ws):
+    first = ws.create_dataset("huanhuan", pa.table({"instruction": ["a"], "input": [""], "output": ["x"]}))
+    saved = save_exchange(ws, first.dataset_id, four_turns())
+    with pytest.raises(AlreadySaved) as caught:
+        save_exchange(ws, first.dataset_id, four_turns())
+    assert (caught.value.ref, caught.value.row_id) == (saved.ref, ws.read(saved).to_pylist()[-1]["_id"])
+    assert "already saved in huanhuan@2" in str(caught.value) and ws.version(first.dataset_id).number == 2
+    # the same last question and answer after other turns, or under another system prompt, is another row
+    assert save_exchange(ws, first.dataset_id, four_turns("你是皇后。")).number == 3
+    shorter = Column("local:x", "你是甄嬛。", four_turns().turns[-2:])
+    assert save_exchange(ws, first.dataset_id, shorter).number == 4
+    assert split_choices(ws, first.dataset_id) == ()  # not split: rows join it without a split
+
+
 def test_a_gguf_model_must_be_prepared_before_chatting(tiny_model, tmp_path):
     from tests.test_models import write_tiny_gguf
     from workbench.models import register_local
@@ -109,3 +147,35 @@ def test_a_gguf_model_must_be_prepared_before_chatting(tiny_model, tmp_path):
     write_tiny_gguf(path)
     fresh = register_local(ws, path, "fresh")
     assert model_to_prepare(ws, f"local:{fresh.id}") == fresh.id
+
+
+# --- streaming never shows part of a character --------------------------------------------------------
+def test_text_deltas_hold_back_a_character_until_its_last_byte_token(tiny_model):
+    from workbench.llm.streaming import TextDeltas
+
+    ws, model_id = tiny_model
+    tokenizer = backend_for(ws, f"local:{model_id}").tokenizer
+    ids = tokenizer.encode("情感", add_special_tokens=False)  # byte-level: 3 tokens per character
+    deltas = TextDeltas(tokenizer)
+    assert [deltas.add([i]) for i in ids[:4]] == ["", "", "情", ""]
+    assert deltas.rest(cut=True) == "" and deltas.rest(cut=False) == "\ufffd"  # cut: dropped; ended there: kept
+    assert [deltas.add([i]) for i in ids[4:]] == ["", "感"] and deltas.rest(cut=True) == ""
+
+
+def test_a_streamed_local_answer_cut_inside_a_character_equals_the_whole_answer(tiny_model, monkeypatch):
+    from tests.llm.scripted_tokens import scripted_generate
+
+    ws, model_id = tiny_model
+    backend = backend_for(ws, f"local:{model_id}")
+    script = backend.tokenizer.encode("皇上，我是一位", add_special_tokens=False)
+    monkeypatch.setattr(backend.model, "generate",
+                        scripted_generate(backend.model.generate, script, backend.tokenizer.eos_token_id))
+    cuts_inside = 0
+    for limit in range(3, len(script) + 2):
+        params = GenerationParams(max_new_tokens=limit)
+        pieces = list(stream_reply(backend, [{"role": "user", "content": "你是谁"}], params))
+        whole = backend.complete([{"role": "user", "content": "你是谁"}], params)
+        assert "".join(pieces) == whole.text and "\ufffd" not in "".join(pieces), limit
+        cuts_inside += backend.tokenizer.decode(script[:limit]).endswith("\ufffd")
+    assert "".join(pieces) == "皇上，我是一位" and whole.finish_reason == "stop"
+    assert cuts_inside >= 10  # most limits end inside a character

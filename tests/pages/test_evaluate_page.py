@@ -12,7 +12,7 @@ from workbench import jobs, models
 from workbench.evaluate.config import EvalConfig
 from workbench.evaluate.jobs import start_evaluation
 from workbench.evaluate.judge_config import JudgeConfig
-from workbench.evaluate.overrides import overrides_for
+from workbench.evaluate.overrides import HUMAN_PICK, HUMAN_SCALE, HUMAN_SCORE, overrides_for
 from workbench.evaluate.store import get_report, list_reports
 from workbench.llm import Endpoint, save_endpoint
 
@@ -66,8 +66,9 @@ def test_a_finished_report_shows_summary_baseline_rows_downloads_and_compare(app
     assert at.dataframe[1].value["tuned · answer"].tolist() == ["臣妾做不到啊。"]
     at.selectbox(key="eval_compare").select(first.id).run()
     no_errors(at)
-    change = at.dataframe[2].value
-    assert set(change["metric"]) >= {"rouge-1", "rouge-l"} and (change["change"].abs() < 1e-9).all()
+    change = at.dataframe[2].value  # arm, metric (its display name), A, B, change (signed text), rows compared
+    assert set(change.iloc[:, 1]) >= {"ROUGE-1", "ROUGE-L"}, change
+    assert all(float(value) == 0 for value in change.iloc[:, 4]), change
 
 
 def test_a_human_score_is_stored_as_an_override_beside_the_judge(app_env):
@@ -80,8 +81,10 @@ def test_a_human_score_is_stored_as_an_override_beside_the_judge(app_env):
     no_errors(at)
     assert at.selectbox(key=f"eval_metric_{report.id}").value == "judge"
     assert [m.value for m in at.metric if m.label == "Human scores"] == ["0"]
-    row_id = at.selectbox(key="eval_review_row").options[2].split(" · ")[0]  # row ids are text in reports
-    at.selectbox(key="eval_review_row").set_value(row_id)
+    rows = [o.split(" · ")[0] for o in at.selectbox(key="eval_review_row").options]  # row ids are text in reports
+    row_id, other = rows[2], rows[4]
+    at.selectbox(key="eval_review_row").set_value(row_id).run()
+    assert at.number_input(key="eval_review_score").value == 6  # nothing saved yet: the box starts at the judge's
     at.number_input(key="eval_review_score").set_value(9).run()
     assert any("Judge: 6" in c.value for c in at.caption)
     at.button(key="eval_review_save").click().run()
@@ -90,6 +93,20 @@ def test_a_human_score_is_stored_as_an_override_beside_the_judge(app_env):
     assert [(k.row_id, o.score) for k, o in stored.items()] == [(str(row_id), 9.0)]
     assert [m.value for m in at.metric if m.label == "Human scores"] == ["1"]
     assert any("human: 9" in c.value for c in at.caption)
+    assert at.number_input(key="eval_review_score").value == 9
+
+    # another row shows its own value, not the one just saved; back again shows the saved one
+    at.selectbox(key="eval_review_row").set_value(other).run()
+    assert at.number_input(key="eval_review_score").value == 6
+    assert any("Judge: 6 · human: –" in c.value for c in at.caption)
+    at.button(key="eval_review_save").click().run()  # Save stores what is shown (the judge's 6), not the 9
+    at.selectbox(key="eval_review_row").set_value(row_id).run()
+    assert at.number_input(key="eval_review_score").value == 9
+    stored = overrides_for(app_env, info.dataset_id, report.config.judge.metric)
+    assert {(k.row_id, o.score) for k, o in stored.items()} == {(row_id, 9.0), (other, 6.0)}
+    at.button(key="eval_review_clear").click().run()
+    assert at.number_input(key="eval_review_score").value == 6  # cleared: the judge's again
+    at.selectbox(key="eval_review_row").set_value(other).run()
     at.button(key="eval_review_clear").click().run()
     assert overrides_for(app_env, info.dataset_id) == {}
 
@@ -154,6 +171,8 @@ def test_a_human_pick_of_an_ab_verdict_and_a_rubric_value_from_the_page(app_env)
         no_errors(at)
         assert [m.value for m in at.metric if m.label == "Human picks"] == ["0"]
         assert at.selectbox(key="eval_pair_arm").value == "tuned"
+        rows = [o.split(" · ")[0] for o in at.selectbox(key="eval_pair_row").options]
+        assert at.radio(key="eval_pair_winner").value == "tie"  # nothing picked yet: the judge's verdict
         at.radio(key="eval_pair_winner").set_value("tuned").run()
         assert any("Judge: tie · human: –" in c.value for c in at.caption)
         at.button(key="eval_pair_save").click().run()
@@ -162,8 +181,18 @@ def test_a_human_pick_of_an_ab_verdict_and_a_rubric_value_from_the_page(app_env)
         assert [o.winner for o in stored.values()] == ["run-20260101-000000-abcdef"]
         assert [m.value for m in at.metric if m.label == "Human picks"] == ["1"]
         assert any("Judge: tie · human: tuned" in c.value for c in at.caption)
+        assert at.radio(key="eval_pair_winner").value == "tuned"
+
+        # another row shows its own verdict, not the pick just saved; back again shows the pick
+        at.selectbox(key="eval_pair_row").set_value(rows[3]).run()
+        assert at.radio(key="eval_pair_winner").value == "tie"
+        assert any("Judge: tie · human: –" in c.value for c in at.caption)
+        at.selectbox(key="eval_pair_row").set_value(rows[0]).run()
+        assert at.radio(key="eval_pair_winner").value == "tuned"
+        assert any("Judge: tie · human: tuned" in c.value for c in at.caption)
         at.button(key="eval_pair_clear").click().run()
         assert overrides_for(app_env, info.dataset_id) == {}
+        assert at.radio(key="eval_pair_winner").value == "tie"
 
         # a rubric value the rows do not carry (the persona) is asked once for the whole evaluation
         at.toggle(key="eval_use_judge").set_value(True).run()
@@ -176,3 +205,84 @@ def test_a_human_pick_of_an_ab_verdict_and_a_rubric_value_from_the_page(app_env)
         assert started.config.judge.variables == {"persona": "Zhen Huan, a consort of the Qing court"}
         assert jobs.wait(app_env, started.job_id, timeout=300).state == "succeeded"
     assert any("Zhen Huan, a consort" in call["messages"][-1]["content"] for call in judge.calls)
+
+
+def test_a_report_without_a_judge_still_takes_a_human_score_and_pick(app_env):
+    info = answered(app_env, {"base": BASE, "tuned": PERSONA[:6]}, models={"tuned": "run-20260101-000000-abcdef"})
+    report = finished(app_env, EvalConfig(inference=info.id, similarity=False, bootstrap=200))  # lexical only
+    at = page("evaluate").run()
+    no_errors(at)
+    assert at.selectbox(key="eval_report_pick").value == report.id
+    assert any("No judge scored this report" in c.value for c in at.caption)
+    rows = [o.split(" · ")[0] for o in at.selectbox(key="eval_review_row").options]
+    at.selectbox(key="eval_review_row").set_value(rows[1]).run()
+    assert at.number_input(key="eval_review_score").value is None  # no judge, nothing saved: empty, not a guess
+    at.button(key="eval_review_save").click().run()
+    assert "Enter a score first" in at.error[0].value and overrides_for(app_env, info.dataset_id) == {}
+    at.number_input(key="eval_review_score").set_value(7).run()
+    at.button(key="eval_review_save").click().run()
+    no_errors(at)
+    stored = overrides_for(app_env, info.dataset_id, HUMAN_SCORE)
+    assert [(k.row_id, k.arm, o.score, o.scale) for k, o in stored.items()] == [
+        (rows[1], "smollm2-135m-instruct", 7.0, HUMAN_SCALE)]
+    side = at.dataframe[1].value.set_index("row_id")
+    assert side.at[rows[1], "base · human"] == 7 and side["tuned · human"].isna().all()  # beside the answers
+    at.selectbox(key="eval_review_arm").set_value("tuned").run()
+    assert at.number_input(key="eval_review_score").value is None  # the other arm: its own (none)
+    at.selectbox(key="eval_review_arm").set_value("base").run()
+    assert at.number_input(key="eval_review_score").value == 7
+
+    # the better of two answers, picked by the human alone
+    assert at.selectbox(key="eval_pair_arm").options == ["tuned"]  # compared with the baseline arm
+    assert at.radio(key="eval_pair_winner").value is None
+    at.button(key="eval_pair_save").click().run()
+    assert "Choose the better answer first" in at.error[0].value
+    at.radio(key="eval_pair_winner").set_value("tuned").run()
+    at.button(key="eval_pair_save").click().run()
+    no_errors(at)
+    picks = overrides_for(app_env, info.dataset_id, HUMAN_PICK)
+    assert [o.winner for o in picks.values()] == ["run-20260101-000000-abcdef"]
+    assert [m.value for m in at.metric if m.label == "Human picks"] == ["1"]
+    first = at.selectbox(key="eval_pair_row").value
+    at.selectbox(key="eval_pair_row").set_value(rows[5] if first != rows[5] else rows[4]).run()
+    assert at.radio(key="eval_pair_winner").value is None
+    at.selectbox(key="eval_pair_row").set_value(first).run()
+    assert at.radio(key="eval_pair_winner").value == "tuned"
+
+
+def test_the_new_evaluation_panel_stays_open_while_it_is_configured(app_env):
+    info = answered(app_env, {"base": BASE, "tuned": PERSONA[:6]})
+    finished(app_env, EvalConfig(inference=info.id, similarity=False, bootstrap=200))
+    at = page("evaluate").run()
+    assert not at.expander[0].proto.expanded  # a report exists: the panel starts folded
+    at.session_state["eval_preselect"] = info.id  # "Evaluate these answers" on the Inference page
+    at.run()
+    assert at.expander[0].proto.expanded and at.selectbox(key="eval_inference").value == info.id
+    at.toggle(key="eval_use_judge").set_value(True).run()
+    no_errors(at)
+    assert at.expander[0].proto.expanded
+    at.toggle(key="eval_use_pairwise").set_value(True).run()
+    assert at.expander[0].proto.expanded
+
+
+def test_rubric_values_say_which_are_optional_and_the_rows_table_reads_compactly(app_env, monkeypatch):
+    info = answered(app_env, {"base": BASE, "tuned": PERSONA[:6]})
+    finished(app_env, EvalConfig(inference=info.id, similarity=False, bootstrap=200))
+    for language, optional, required in (("en", "Rubric value: criteria (optional)", "(required unless"),
+                                         ("zh", "评分标准变量：criteria（可选）", "（数据行中没有时必填）")):
+        monkeypatch.setenv("WORKBENCH_LANG", language)
+        at = page("evaluate").run()
+        at.toggle(key="eval_use_pairwise").set_value(True).run()  # the A/B rubric's `criteria` may stay empty
+        assert [a.label for a in at.text_area] == [optional]
+        at.toggle(key="eval_use_judge").set_value(True).run()
+        at.selectbox(key="eval_judge_rubric").set_value("judge_groundedness_en").run()  # `context` has no default
+        assert any(required in a.label for a in at.text_area)
+    columns = json.loads(at.dataframe[1].proto.columns)
+    assert columns["prompt"]["pinned"] and columns["tuned · answer"]["width"] == "medium"
+    assert columns["tuned · rouge-l"]["width"] == "small"
+    order = list(at.dataframe[1].proto.column_order)  # compact: each answer with its scores beside it
+    assert order.index("base · rouge-l") == order.index("base · answer") + 1
+    assert "base · rouge-1" not in order and order[-1] == "difference"
+    assert at.dataframe[1].proto.placeholder == "–"  # empty cells read "–", not "None"
+    at.toggle(key="eval_compact").set_value(False).run()
+    assert list(at.dataframe[1].proto.column_order) == []  # every score

@@ -39,6 +39,8 @@ def test_a_tiny_inference_with_a_prompt_variant_runs_and_shows_its_answers(app_e
     at.button(key="infer_start").click().run()
     no_errors(at)
     assert any("Started inference" in s.value for s in at.success)
+    listed = at.dataframe[0].value  # counts are not known yet: a dash, not "None"
+    assert listed.loc[0, ["Rows", "Answered", "Failed"]].tolist() == ["–", "–", "–"]
     info = list_inferences(app_env)[0]
     assert jobs.wait(app_env, info.job_id, timeout=300).state == "succeeded"
     config = get_inference(app_env, info.id).config
@@ -51,6 +53,8 @@ def test_a_tiny_inference_with_a_prompt_variant_runs_and_shows_its_answers(app_e
     outputs = at.dataframe[2].value
     assert len(outputs) == 9 and set(outputs["Status"]) == {"answered"}
     assert outputs["Output"].notna().all() and "_chunk" in outputs.columns  # lineage columns come along
+    assert set(outputs["Error"]) == {""} and "" in set(outputs["System prompt"])  # not None
+    assert at.selectbox(key="infer_selected").format_func(info.id).endswith("· finished")
     assert at.get("download_button")
     at.button(key="infer_evaluate").click().run()
     no_errors(at)

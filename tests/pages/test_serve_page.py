@@ -1,5 +1,6 @@
 """The Serve page (AppTest): renders, a public host warns, starting a real server shows its key once (with a
-warning) next to working snippets that do not hold it, and Stop stops the server."""
+warning) next to working snippets that do not hold it, and Stop stops the server, says so and still lists it
+behind the toggle; states and job messages in the user's language only."""
 import openai
 import pytest
 
@@ -45,7 +46,23 @@ def test_start_shows_the_key_once_then_lists_the_server_and_stop_stops_it(app_en
     no_errors(at)
     assert not [c for c in at.code if key in c.value]
     assert any(server.base_url in c.value and "WORKBENCH_API_KEY" in c.value for c in at.code)
+    assert "**State**  \nserving" in [m.value for m in at.markdown]
+    assert f"serving at {server.base_url}" in [c.value for c in at.caption]  # the job's message, English half only
     at.button(key=f"serve_stop_{server.job_id}").click().run()
     no_errors(at)
     assert jobs.get(app_env, server.job_id).state == "cancelled"
-    assert any("No server yet" in c.value for c in at.caption)
+    assert any(f"Stopped the server of {tiny}" in s.value for s in at.success)  # said so, though the list hides it
+    assert any("No server is running. 1 stopped" in c.value for c in at.caption)
+    assert not any("No server yet" in c.value for c in at.caption)
+
+    at.toggle(key="serve_show_finished").set_value(True).run()
+    no_errors(at)
+    assert not at.success  # the confirmation is shown once
+    assert "**State**  \nstopped" in [m.value for m in at.markdown] and "cancelled" in [c.value for c in at.caption]
+    restart = at.button(key=f"serve_restart_{server.job_id}")
+    assert restart.label == "Restart" and "same API key" in restart.help  # short enough for its column
+    at.session_state["lang"] = "zh"
+    at.run()
+    no_errors(at)
+    assert "**状态**  \n已停止" in [m.value for m in at.markdown] and "已取消" in [c.value for c in at.caption]
+    assert at.button(key=f"serve_restart_{server.job_id}").label == "重新启动"

@@ -88,6 +88,17 @@ def test_check_data_shows_the_quality_gate(app_env, tiny):
     assert any("Quality page" in w.value for w in at.warning)  # duplicates and leakage: where to fix them
 
 
+def test_check_data_says_when_no_row_is_left_to_train_on(app_env, tiny):
+    at = page("train").run()
+    small_run(at, tiny)
+    at.number_input(key="train_max_length").set_value(4).run()  # shorter than every prompt
+    at.button(key="train_check").click().run()
+    no_errors(at)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Skipped: prompt too long"] == "16" and shown["Cut by max length"] == "0"
+    assert at.error and at.error[0].value.startswith("Nothing to train on in qa@1, split train")
+
+
 def test_estimate_time_measures_a_few_steps_in_a_job(app_env, tiny):
     at = page("train").run()
     small_run(at, tiny)

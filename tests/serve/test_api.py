@@ -72,6 +72,27 @@ def test_streamed_chunks_add_up_to_the_non_streamed_answer(client, api):
     assert all(c.usage is None for c in chunks[:-1])
 
 
+def test_a_stream_cut_by_max_tokens_inside_a_character_never_sends_part_of_it(client, api, monkeypatch):
+    """Chinese characters take several byte tokens: a delta waits for the token that completes its character,
+    and a character the length limit cuts is dropped, as in the non-streamed answer."""
+    from tests.llm.scripted_tokens import scripted_generate
+
+    tokenizer = api.engine.tokenizer
+    script = tokenizer.encode("皇上，我是一位甄嬛。", add_special_tokens=False)
+    monkeypatch.setattr(api.engine.model, "generate",
+                        scripted_generate(api.engine.model.generate, script, tokenizer.eos_token_id))
+    cuts_inside = 0
+    for limit in range(1, len(script) + 2):
+        whole = greedy(client, api, max_tokens=limit).choices[0]
+        text, chunks = streamed(client, api, max_tokens=limit)
+        pieces = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+        assert text == whole.message.content and "\ufffd" not in "".join(pieces), (limit, pieces)
+        assert chunks[-1].choices[0].finish_reason == whole.finish_reason
+        cuts_inside += tokenizer.decode(script[:limit]).endswith("\ufffd")
+    assert text == "皇上，我是一位甄嬛。" and whole.finish_reason == "stop"
+    assert cuts_inside >= 3
+
+
 def test_stream_is_server_sent_events_ending_with_done(api):
     request = urllib.request.Request(api.url + "/chat/completions", headers={
         "authorization": f"Bearer {api.key}", "content-type": "application/json"}, data=json.dumps(
@@ -194,5 +215,6 @@ def test_the_page_snippets_work_as_pasted(api):
     python = subprocess.run([sys.executable, "-c", code["python"]], env=env, capture_output=True, text=True,
                             timeout=120)
     assert python.returncode == 0 and python.stdout.strip(), python.stderr
+    assert python.stdout.endswith("\n")  # the streamed answer ends its line (a shell prompt starts on its own)
     curl = subprocess.run(["bash", "-c", code["curl"]], env=env, capture_output=True, text=True, timeout=120)
     assert json.loads(curl.stdout)["choices"][0]["message"]["role"] == "assistant", curl.stdout + curl.stderr

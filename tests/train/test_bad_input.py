@@ -12,7 +12,7 @@ from tests.train.conftest import config, qa_table, save_tiny_model
 from workbench import cli, jobs, models
 from workbench.train import checkpoint, modeling
 from workbench.train.config import config_errors, read_config, to_yaml
-from workbench.train.preflight import check_launch, quality_gate
+from workbench.train.preflight import check_launch, gate_blocks, quality_gate
 from workbench.train.runs import read_metrics
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -49,10 +49,11 @@ def test_every_output_empty_fails_the_job_naming_a_row_and_the_gate_counts_them(
     ws.create_dataset("blank", table)
     cfg = config(model_id, dataset="blank")
     assert check_launch(ws, cfg) == []  # it takes the tokenizer to know: the gate shows it before launch
-    assert quality_gate(ws, cfg, tokenizer)["empty_outputs"] == 16
+    gate = quality_gate(ws, cfg, tokenizer)
+    assert gate["empty_outputs"] == 16 and gate["kept"] == 0 and gate_blocks(gate)
     run, info = run_here(ws, cfg)
     assert_failed_cleanly(ws, run, info, "nothing to train on in blank@1 split 'train'", "16 of 16 rows skipped",
-                          "row 0: empty output / 输出为空")
+                          "e.g. row 0: empty output / ", "例如第 0 行：输出为空")
     assert not list((run.folder / "checkpoints").iterdir()) and read_metrics(run.folder) == []
 
 
@@ -100,7 +101,8 @@ def test_max_length_shorter_than_every_prompt_leaves_nothing_to_train_on(train_w
     ws, model_id = train_ws
     cfg = config(model_id, max_length=8)
     gate = quality_gate(ws, cfg, tokenizer)
-    assert gate["truncated"] == gate["rows"] == 32 and gate["longest"] > 8
+    assert gate["truncated"] == gate["rows"] == gate["dropped"] == 32 and gate["longest"] > 8
+    assert gate["kept"] == gate["cut"] == 0 and gate_blocks(gate)  # the CLI refuses it before launch
     run, info = run_here(ws, cfg)
     assert_failed_cleanly(ws, run, info, "32 of 32 rows skipped",
                           "the prompt alone is longer than max_length=8, nothing left to learn", "提示词本身超过最大长度")

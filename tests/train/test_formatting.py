@@ -84,6 +84,18 @@ def test_length_report_counts_rows_the_max_length_would_cut(tokenizer):
     assert report["rows"] == 2 and report["truncated"] == 1 and report["max"] > short + 50
 
 
+def test_length_report_gate_counts_are_what_tokenize_rows_keeps_cuts_and_skips(tokenizer):
+    rows = [{"instruction": "short", "output": "yes"}, {"instruction": "long " * 60, "output": "no"},
+            {"instruction": "a question", "output": "a long answer " * 40}, {"instruction": "empty", "output": " "},
+            {"messages": [{"role": "user", "content": "hi"}]}]
+    max_length = len(tokenized(tokenizer, rows[0], 512).input_ids) + 4
+    report = length_report(tokenizer, rows, max_length)
+    examples, problems = tokenize_rows(tokenizer, rows, max_length)
+    assert (report["kept"], report["cut"], report["dropped"], report["empty"]) == (2, 1, 1, 2)
+    assert report["kept"] == len(examples) and report["cut"] == sum(e.truncated for e in examples)
+    assert report["dropped"] + report["empty"] + report["unusable"] == len(problems)
+
+
 def test_base_tokenizer_without_template_gets_chatml(tokenizer):
     from workbench.train.formatting import FALLBACK_TEMPLATE, ensure_chat_template
 

@@ -7,7 +7,7 @@ import pytest
 
 from tests.train.conftest import config
 from workbench.train import modeling
-from workbench.train.preflight import estimate, quality_gate, target_modules
+from workbench.train.preflight import estimate, gate_blocks, quality_gate, target_modules
 from workbench.train.runs import create_run, finish_run
 from workbench.train.trainer import prepare
 
@@ -41,12 +41,17 @@ def test_quality_gate_counts_long_rows_empty_outputs_duplicates_and_leakage(trai
     gate = quality_gate(ws, config(model_id, dataset="gate", max_length=128, tokens_per_micro_batch=256), tokenizer)
     assert gate["rows"] == 11 and gate["splits"] == {"train": 11, "validation": 3} == version.splits
     assert gate["truncated"] == 1 and gate["longest"] > 300 > 128
-    assert gate["empty_outputs"] == 1
+    # the long row's prompt alone fills max_length: training skips it (and the empty one) rather than cut it
+    assert (gate["dropped"], gate["cut"], gate["kept"], gate["unusable"]) == (1, 0, 9, 0) and not gate_blocks(gate)
+    assert gate["empty_outputs"] == 1 and (gate["ref"], gate["max_length"], gate["eval_rows"]) == ("gate@1", 128, 3)
     assert gate["exact_duplicates"] == 4 and gate["near_duplicates"] == 5 and gate["leaked_rows"] == 2
     assert 0 < gate["mean_tokens"] < gate["longest"] and gate["tokens"] > gate["longest"]
     # a larger max length cuts nothing; the other counts do not depend on it
     wide = quality_gate(ws, config(model_id, dataset="gate", max_length=4096, tokens_per_micro_batch=4096), tokenizer)
     assert wide["truncated"] == 0 and wide["empty_outputs"] == 1 and wide["leaked_rows"] == 2
+    assert (wide["dropped"], wide["kept"]) == (0, 10)
+    train, _, problems = prepare(ws, config(model_id, dataset="gate", max_length=128), tokenizer)
+    assert len(train) == gate["kept"] and len(problems) == gate["rows"] - gate["kept"]  # what the run will get
 
 
 def test_a_clean_split_passes_the_gate(train_ws, tokenizer):

@@ -37,7 +37,16 @@ def test_train_then_list_show_diff_and_config_that_trains_again(train_ws, tmp_pa
     path = write(tmp_path, to_yaml(config(model_id, name="cli run", **steps)))
     out = cli(ws, "train", str(path)).stdout
     [run] = list_runs(ws)
-    assert f"run {run.id} (cli run), job {run.job_id}" in out and "succeeded: {" in out
+    assert f"Started run {run.id} (cli run), job {run.job_id}." in out
+    # the gate before the launch, live step lines in the user's words, the outcome
+    assert out.startswith("Data check of qa@1, split train (tokens counted with local-tiny-llama's tokenizer)\n"
+                          "32 rows, 32 left to train on.\n")
+    steps_printed = [line for line in out.splitlines() if line.startswith("step ") and "ETA" in line]
+    assert [line.split(" · ")[0] for line in steps_printed] == ["step 1/4", "step 2/4", "step 3/4", "step 4/4"]
+    assert all(" · loss " in line and " tokens/s · ETA " in line for line in steps_printed)
+    assert steps_printed[-1].endswith("ETA 0s") and "step 2: validation loss " in out and "{" not in out
+    assert out.rstrip().endswith(f"Finished. Use model id run-{run.id} for inference, or pick it as the base model "
+                                 "to continue it.")
     assert run.state == "succeeded" and run.summary["steps"] == 4 and (run.adapter / "adapter_config.json").is_file()
     assert [r["step"] for r in read_metrics(run.folder) if "loss" in r] == [1, 2, 3, 4]
     # the launched process trains on every core (accelerate alone would pin it to one thread)
@@ -64,7 +73,7 @@ def test_train_then_list_show_diff_and_config_that_trains_again(train_ws, tmp_pa
     again = cli(ws, "runs", "config", run.id).stdout
     assert again.startswith("# Run with: python -m workbench train config.yaml")
     assert from_yaml(again) == run.config and yaml.safe_load(again)["version"] == 1
-    estimated = json.loads(cli(ws, "train", str(write(tmp_path, again, "again.yaml")), "--estimate").stdout)
+    estimated = json.loads(cli(ws, "train", str(write(tmp_path, again, "again.yaml")), "--estimate", "--json").stdout)
     assert estimated["estimate"]["steps"] == 4 and estimated["estimate"]["tokens_per_s"] > 0
     assert estimated["gate"]["rows"] == 32 and estimated["gate"]["truncated"] == 0
     assert len(list_runs(ws)) == 2  # the estimate starts no run

@@ -32,6 +32,9 @@ from ..storage import TMP_PREFIX, atomic_path, safe_name, write_json_atomic, wri
 
 EXPORT_FORMATS = ("alpaca_json", "jsonl", "sharegpt_json", "csv", "hf_datasets", "llamafactory")
 FOLDER_FORMATS = ("hf_datasets", "llamafactory")
+# Short names people type; each names one format ("json" would be Alpaca or ShareGPT, so it is not one).
+FORMAT_ALIASES = {"alpaca": "alpaca_json", "sharegpt": "sharegpt_json", "hf": "hf_datasets",
+                  "datasets": "hf_datasets", "huggingface": "hf_datasets", "llama_factory": "llamafactory"}
 BATCH_ROWS = 10_000  # rows converted to Python at a time
 UTF8_BOM = b"\xef\xbb\xbf"
 SHAREGPT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"}
@@ -62,6 +65,12 @@ def export_table(table: pa.Table, fmt: str, out_path: Path, name: str = "dataset
         with atomic_path(out_path) as tmp:
             (_write_jsonl if fmt == "jsonl" else _write_json_array)(tmp, batches)
     return out_path
+
+
+def export_format(name: str) -> str | None:
+    """The format a typed name means (case, '-' or '_' and the short names above alike); None when none."""
+    key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
+    return key if key in EXPORT_FORMATS else FORMAT_ALIASES.get(key)
 
 
 def select_split(table: pa.Table, split: str | None) -> pa.Table:

@@ -61,9 +61,10 @@ def split_version(ws, version, config: SplitConfig):
 
 def export_version(ws, version, fmt: str, split: str | None = None, out: Path | None = None) -> Path:
     """Write a version (or one split) under exports/ (or `out`); returns the file or folder."""
-    from .export import export_table
+    from .export import export_format, export_table
     from ..storage import safe_name
 
+    fmt = export_format(fmt) or fmt  # an unknown name is refused by export_table, with the accepted ones
     suffix = {"alpaca_json": ".json", "sharegpt_json": ".json", "jsonl": ".jsonl", "csv": ".csv"}.get(fmt, "")
     name = f"{version.dataset_id}-v{version.number}" + (f"-{split}" if split else "")
     out = out or ws.root / "exports" / safe_name(f"{name}-{fmt}{suffix}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from ..i18n import t
 from .quality import FIXES
 from .quality_labels import label_problems
 
@@ -36,38 +37,57 @@ def _quality(args, ws) -> int:
     for kind in args.fix:
         present = set(ws.read(current, ["_id"]).column("_id").to_pylist())
         count = len(report.rows_to_drop(kind, present))
+        fix = t(f"quality.cli.fix.{kind}", args.lang)
         if not count:
-            print(f"fix {kind}: nothing to drop in {current.ref}")
+            print(t("quality.cli.fix_none", args.lang, fix=fix, ref=current.ref))
             continue
         current = apply_fix(ws, current, report, kind)
-        print(f"fix {kind}: dropped {count:,} rows -> {current.ref} ({current.rows:,} rows)")
+        print(t("quality.cli.fixed", args.lang, fix=fix, count=f"{count:,}", ref=current.ref, rows=f"{current.rows:,}"))
     return 0
 
 
 def describe(report, lang: str = "en") -> str:
-    """The summary as lines a person reads; the problems found in the labels in the user's language."""
+    """The summary as lines a person reads, in the user's language (labels found in the data stay as they are)."""
     s, settings = report.summary(), report.settings
-    lines = [f"quality of {report.ref} ({report.rows:,} rows; fields {', '.join(report.fields)}; "
-             f"{sum(report.seconds.values()):.1f} s)",
-             f"  exact duplicates: {s['exact_duplicate_rows']:,} rows to drop in {s['exact_groups']:,} groups",
-             f"  near duplicates (Jaccard >= {settings['near_threshold']}, character {settings['ngram']}-grams): "
-             f"{s['near_duplicate_rows']:,} rows to drop, exact ones included ({s['near_groups']:,} groups "
-             f"beyond exact copies)",
-             f"  leakage (validation/test rows matching a train row): {s['leaked_rows']:,}",
-             f"  empty ({', '.join(report.empty['required_fields'])} blank): {s['empty_rows']:,} rows; blank cells "
-             + ", ".join(f"{name} {count:,}" for name, count in s["empty_per_field"].items())]
+    comma = t("quality.cli.separator", lang)
+    lines = [t("quality.cli.head", lang, ref=report.ref, rows=f"{report.rows:,}", fields=comma.join(report.fields),
+               seconds=f"{sum(report.seconds.values()):.1f}"),
+             t("quality.cli.exact", lang, rows=f"{s['exact_duplicate_rows']:,}", groups=f"{s['exact_groups']:,}"),
+             t("quality.cli.near", lang, threshold=settings["near_threshold"], ngram=settings["ngram"],
+               rows=f"{s['near_duplicate_rows']:,}", groups=f"{s['near_groups']:,}"),
+             t("quality.cli.leakage", lang, rows=f"{s['leaked_rows']:,}") if report.languages.get("by_split")
+             else t("quality.cli.no_split", lang),
+             t("quality.cli.empty", lang, fields=comma.join(report.empty["required_fields"]),
+               rows=f"{s['empty_rows']:,}",
+               cells=comma.join(f"{name} {count:,}" for name, count in s["empty_per_field"].items()))]
     if report.too_long:
-        unit = report.too_long["unit"] + (f" of {settings.get('tokenizer')}" if settings.get("tokenizer") else "")
-        lines.append(f"  too long (> {report.too_long['max']:,} {unit}): {s['too_long_rows']:,} rows; "
-                     f"longest {report.too_long['longest']:,}")
+        tokenizer, unit = settings.get("tokenizer"), report.too_long["unit"]
+        unit = (t("quality.cli.tokens_of", lang, tokenizer=tokenizer) if tokenizer and unit == "tokens"
+                else t(f"quality.cli.{unit}", lang))
+        lines.append(t("quality.cli.too_long", lang, max=f"{report.too_long['max']:,}", unit=unit,
+                       rows=f"{s['too_long_rows']:,}", longest=f"{report.too_long['longest']:,}"))
     if report.labels:
-        top = ", ".join(f"{c['label']!r} {c['count']:,}" for c in report.labels["counts"][:5])
-        blank = f", {report.labels['blank']:,} blank" if report.labels.get("blank") else ""
-        lines.append(f"  labels ({report.labels['field']}): {report.labels['distinct']:,} distinct, largest/smallest "
-                     f"{report.labels['imbalance']}; {top}{blank}")
+        lines.append(t("quality.cli.labels", lang, field=report.labels["field"],
+                       parts=t("quality.cli.part_separator", lang).join(_label_parts(report.labels, lang))))
         lines += [f"    ! {problem}" for problem in label_problems(report.labels, lang)]
-    lines.append("  languages: " + ", ".join(f"{name} {count:,}" for name, count in s["languages"].items()))
+    lines.append(t("quality.cli.languages", lang, counts=comma.join(
+        t("quality.cli.language_count", lang, language=t(f"quality.cli.lang.{name}", lang), count=f"{count:,}")
+        for name, count in s["languages"].items())))
     return "\n".join(lines)
+
+
+def _label_parts(labels: dict, lang: str) -> list[str]:
+    """Distinct labels and largest/smallest; then the five largest and the blank ones (each only when there are)."""
+    comma = t("quality.cli.separator", lang)
+    parts = [t("quality.cli.distinct", lang, count=f"{labels['distinct']:,}")]
+    if labels.get("imbalance") is not None:
+        parts[0] += comma + t("quality.cli.imbalance", lang, imbalance=labels["imbalance"])
+    top = comma.join(t("quality.cli.label_count", lang, label=repr(c["label"]), count=f"{c['count']:,}")
+                     for c in labels["counts"][:5])
+    blank = t("quality.cli.blank_labels", lang, count=f"{labels['blank']:,}") if labels.get("blank") else ""
+    if top or blank:
+        parts.append(comma.join(part for part in (top, blank) if part))
+    return parts
 
 
 def _names(text: str | None) -> list[str] | None:

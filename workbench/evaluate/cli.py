@@ -89,7 +89,8 @@ def _print_classification(summary: dict, lang: str) -> None:
 
 
 def _reports(args, ws) -> int:
-    from .report import compare_reports, export_csv, export_html, summary_table
+    from .report import (compare_notes, compare_reports, compare_table, export_csv, export_html, human_adjusted,
+                         human_notes, localized, pairwise_table, summary_table)
     from .store import get_report, list_reports
 
     needed = {"list": 0, "show": 1, "export": 1, "compare": 2}[args.action]
@@ -103,7 +104,12 @@ def _reports(args, ws) -> int:
         elif args.action == "show":
             info = get_report(ws, args.ids[0])
             print(f"{info.name} ({info.state})")
-            print(summary_table(info.summary).to_string(index=False))
+            human = human_adjusted(ws, info.id) if info.summary.get("arms") else None
+            print(localized(summary_table(info.summary, human, args.lang), args.lang).to_string(index=False))
+            if info.summary.get("pairwise"):
+                print(pairwise_table(info.summary, human, args.lang).to_string(index=False))
+            for line in human_notes(human, args.lang):
+                print(line)
             _print_classification(info.summary, args.lang)
             print(json.dumps({k: v for k, v in info.summary.items() if k not in ("arms", "classification")},
                              ensure_ascii=False, indent=1, default=str))
@@ -111,8 +117,8 @@ def _reports(args, ws) -> int:
             if not (args.html or args.csv):
                 print("export needs --html and/or --csv / 请指定 --html 或 --csv", file=sys.stderr)
                 return 2
-            for path, content in ((args.html, lambda: export_html(ws, args.ids[0]).encode("utf-8")),
-                                  (args.csv, lambda: export_csv(ws, args.ids[0]))):
+            for path, content in ((args.html, lambda: export_html(ws, args.ids[0], args.lang).encode("utf-8")),
+                                  (args.csv, lambda: export_csv(ws, args.ids[0], args.lang))):
                 if path:
                     try:
                         _write(Path(path), content())
@@ -126,8 +132,9 @@ def _reports(args, ws) -> int:
             if diff["metrics"].empty:
                 print(_nothing_to_compare(diff["arms"], *args.ids), file=sys.stderr)
                 return 2
-            print(diff["metrics"].to_string(index=False))
-            print(json.dumps(diff["data"], ensure_ascii=False))
+            for line in compare_notes(diff, args.lang):
+                print(line)
+            print(compare_table(diff, args.lang).to_string(index=False))
     except KeyError as error:
         print(error, file=sys.stderr)
         return 2

@@ -4,6 +4,10 @@ Order: the inference's missing answers (before/after runs generate them in this 
 classification metrics (instant), embedding similarity (cached embeddings, so a resume is cheap), the judge's
 pointwise scores and pairwise verdicts (each finished item is in the report's judge logs; a resume never asks
 the judge twice), then scores.parquet + summary.json.
+
+While the judge runs, the job's progress counts judge calls over both judges (an answer is one call, a pair two:
+both orders) and is written with every result the logs get, so the bar and the ETA follow the logs; the message
+says "English / 中文" how many answers or pairs of the running judge are done.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from ..infer.store import set_summary as set_inference_summary
 from ..jobs import job_kind
 from .config import EvalConfig
 from .judge import judge_backend
+from .judge_strings import both
 from .scoring import judge_items, pair_items, score_report
 from .store import create_report, get_report, set_job, set_summary
 
@@ -73,7 +78,7 @@ def evaluate_job(ctx, params) -> dict:
     if params.get("generate"):
         set_inference_summary(ctx.ws, inference.id, run_inference(ctx, inference))
     judged = _judge(ctx, report, config, inference)
-    ctx.progress(0.95, 1.0, "scores and summary", force=True)
+    ctx.progress(0.95, 1.0, "scores and summary / 计算分数和汇总", force=True)
     summary = score_report(ctx.ws, report, config, inference, judged, progress=ctx.log)
     set_summary(ctx.ws, report.id, summary)
     return {"report": report.id, "arms": list(summary["arms"])}
@@ -85,21 +90,21 @@ def _judge(ctx, report, config: EvalConfig, inference) -> bool:
 
     tasks = [(config.judge, report.judge_log, judge_items, judge_pointwise),
              (config.pairwise, report.pairwise_log, pair_items, judge_pairwise)]
-    if not any(judge for judge, *_ in tasks):
+    runs = [(judge, log, items_of(ctx.ws, config, inference), run) for judge, log, items_of, run in tasks
+            if judge is not None]
+    if not runs:
         return False
-    for judge, log, items_of, run in tasks:
-        if judge is None:
-            continue
-        items = items_of(ctx.ws, config, inference)
+    progress = JudgeProgress(ctx, [(judge.mode, items, log.done()) for judge, log, items, _ in runs])
+    for judge, log, items, run in runs:
         done = log.done()
-        total, counter = len(items), {"done": len(done)}
-        ctx.log(f"{judge.mode} judge {judge.judge}: {total - len(done)} of {total} items to judge")
+        ctx.log(both(f"judge.progress.start_{judge.mode}", judge=judge.judge,
+                     todo=f"{len(items) - progress.judged[judge.mode]:,}", total=f"{len(items):,}"))
+        progress.show(judge.mode)
         backend = judge_backend(ctx.ws, judge)
 
-        def on_result(judgement, log=log, total=total, counter=counter, mode=judge.mode):
+        def on_result(judgement, log=log, mode=judge.mode):
             log.append([judgement.to_record()])
-            counter["done"] += 1
-            ctx.progress(counter["done"], total, f"{mode} judge: {counter['done']:,} / {total:,}")
+            progress.finished(mode)
 
         try:
             run(backend, judge, items, ws=ctx.ws, on_result=on_result, cancelled=lambda: ctx.cancelled,
@@ -108,3 +113,28 @@ def _judge(ctx, report, config: EvalConfig, inference) -> bool:
             backend.close()
         ctx.check_cancelled()
     return True
+
+
+CALLS_PER_ITEM = {"pointwise": 1, "pairwise": 2}  # a pair is judged in both orders
+
+
+class JudgeProgress:
+    """One progress bar over every judge call of the job, written with every logged result (never throttled:
+    a local judge hands back a whole batch at once, and a throttled write would keep only the first of it)."""
+
+    def __init__(self, ctx, phases):
+        """`phases`: (mode, items, results already logged by key) per judge, in the order they run."""
+        self.ctx = ctx
+        self.items = {mode: len(items) for mode, items, _ in phases}
+        self.judged = {mode: sum(item.key in logged for item in items) for mode, items, logged in phases}
+        self.total = sum(CALLS_PER_ITEM[mode] * count for mode, count in self.items.items())
+        self.calls = sum(CALLS_PER_ITEM[mode] * count for mode, count in self.judged.items())
+
+    def finished(self, mode: str) -> None:
+        self.judged[mode] += 1
+        self.calls += CALLS_PER_ITEM[mode]
+        self.show(mode)
+
+    def show(self, mode: str) -> None:
+        message = both(f"judge.progress.{mode}", done=f"{self.judged[mode]:,}", total=f"{self.items[mode]:,}")
+        self.ctx.progress(self.calls, self.total, message, force=True)

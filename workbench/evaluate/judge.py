@@ -5,9 +5,10 @@
     judgements = judge_pointwise(backend, config, [JudgeItem(17, "base", question, answer, reference)],
                                  ws=ws, on_result=log_it, done=keys_already_judged)
 
-A call that fails after the backend's retries, or an answer without a readable score, is a
-judgement with status "failed" and the raw text kept — never a 0 — and is left out of averages.
-Pairwise items are judged twice, A/B then B/A: the same arm both times wins, anything else is a tie.
+A call that fails after the backend's retries, or an answer without a readable score (a repeated
+answer format counts as none: see judge_parse), is a judgement with status "failed" and the raw text
+kept — never a 0 — and is left out of averages. Pairwise items are judged twice, A/B then B/A: the same
+arm both times wins, a tie twice or two different picks is a tie, and a pair with an order that failed fails.
 """
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..i18n import in_language
 from ..llm.types import LLMError
 from ..templates import TemplateError
 from .judge_config import (DEFAULT_RUBRICS, ITEM_FIELDS, PAIR_FIELDS, JudgeConfig, config_problems,  # noqa: F401
                            judge_backend, messages_for, rubric_and_scale, rubric_values)
 from .judge_parse import Parsed, parse_score, parse_verdict
-from .judge_strings import both
+from .judge_strings import pair
 
 
 class _OneArm:
@@ -120,7 +122,7 @@ def judge_pointwise(backend, config: JudgeConfig, items: Iterable[JudgeItem], *,
             finished.add(index, Judgement(item.row_id, item.arm, "failed", error=str(error)))
 
     def collect(position: int, result) -> None:
-        finished.add(owners[position], _scored(todo[owners[position]], result, scale))
+        finished.add(owners[position], _scored(todo[owners[position]], result, scale, prompt_text(requests[position])))
 
     _run(backend, config, requests, collect, cancelled, lambda position: owners[position] in finished.by_index)
     return finished.in_order()
@@ -133,6 +135,7 @@ def judge_pairwise(backend, config: JudgeConfig, items: Iterable[PairItem], *, w
     template, _ = rubric_and_scale(ws, config)
     todo, finished = _todo(items, done), _Finished(on_result)
     halves: dict[int, dict[str, object]] = {}
+    prompts: dict[int, tuple[str, str]] = {}
 
     requests, owners = [], []
     for index, item in enumerate(todo):
@@ -145,12 +148,13 @@ def judge_pairwise(backend, config: JudgeConfig, items: Iterable[PairItem], *, w
             continue
         requests += pair
         owners += [(index, "AB"), (index, "BA")]
+        prompts[index] = (prompt_text(pair[0]), prompt_text(pair[1]))
 
     def collect(position: int, result) -> None:
         index, order = owners[position]
         halves.setdefault(index, {})[order] = result
         if len(halves[index]) == 2:
-            finished.add(index, combine_verdicts(todo[index], halves[index]["AB"], halves[index]["BA"]))
+            finished.add(index, combine_verdicts(todo[index], halves[index]["AB"], halves[index]["BA"], prompts[index]))
 
     _run(backend, config, requests, collect, cancelled, lambda position: owners[position][1] in
          halves.get(owners[position][0], {}))
@@ -188,32 +192,45 @@ def _run(backend, config: JudgeConfig, requests: list, collect, cancelled, colle
             collect(position, result)
 
 
-def _scored(item: JudgeItem, result, scale: str) -> Judgement:
+def prompt_text(messages: list[dict]) -> str:
+    """Everything the judge was sent, so its answer can be told apart from what it copied of it."""
+    return "\n".join(str(message.get("content") or "") for message in messages)
+
+
+def _scored(item: JudgeItem, result, scale: str, prompt: str = "") -> Judgement:
     if isinstance(result, LLMError):
         return Judgement(item.row_id, item.arm, "failed", error=str(result), attempts=result.attempts)
-    parsed = parse_score(result.text, scale)
+    parsed = parse_score(result.text, scale, prompt)
     status = "ok" if parsed.value is not None else "failed"
     return Judgement(item.row_id, item.arm, status, parsed.value, parsed.reason, result.text, parsed.error,
                      result.attempts)
 
 
-def combine_verdicts(item: PairItem, first, second) -> PairJudgement:
-    """First = answers in order A/B, second = swapped; the same arm twice wins, a disagreement is a tie."""
-    verdicts = [_verdict(item, "AB", first), _verdict(item, "BA", second)]
+def combine_verdicts(item: PairItem, first, second, prompts: tuple[str, str] = ("", "")) -> PairJudgement:
+    """First = answers in order A/B, second = swapped (`prompts`: what each order sent); the same arm twice
+    wins, a disagreement or a tie twice is a tie, and if either order has no verdict the pair fails."""
+    verdicts = [_verdict(item, "AB", first, prompts[0]), _verdict(item, "BA", second, prompts[1])]
     failed = [v for v in verdicts if v["picked"] is None]
     if failed:
-        error = "; ".join(both("judge.error.order", order=v["order"], detail=v["error"]) for v in failed)
+        error = _orders_failed(failed)
         return PairJudgement(item.row_id, item.arm_a, item.arm_b, "failed", verdicts=verdicts, error=error)
     consistent = verdicts[0]["picked"] == verdicts[1]["picked"]
     winner = verdicts[0]["picked"] if consistent else "tie"
     return PairJudgement(item.row_id, item.arm_a, item.arm_b, "ok", winner, consistent, verdicts)
 
 
-def _verdict(item: PairItem, order: str, result) -> dict:
+def _orders_failed(failed: list[dict]) -> str:
+    """"AB order: … ; BA order: … / AB 顺序：… ；BA 顺序：…" (each detail is already "English / 中文")."""
+    english = [pair("judge.error.order", order=v["order"], detail=in_language(v["error"], "en"))[0] for v in failed]
+    chinese = [pair("judge.error.order", order=v["order"], detail=in_language(v["error"], "zh"))[1] for v in failed]
+    return "; ".join(english) + " / " + "；".join(chinese)
+
+
+def _verdict(item: PairItem, order: str, result, prompt: str = "") -> dict:
     if isinstance(result, LLMError):
         parsed, raw, attempts = Parsed(None, error=str(result)), "", result.attempts
     else:
-        parsed, raw, attempts = parse_verdict(result.text), result.text, result.attempts
+        parsed, raw, attempts = parse_verdict(result.text, prompt), result.text, result.attempts
     shown_first = item.arm_a if order == "AB" else item.arm_b  # the arm whose answer was shown as "A"
     shown_second = item.arm_b if order == "AB" else item.arm_a
     picked = {"A": shown_first, "B": shown_second, "tie": "tie"}.get(parsed.value)

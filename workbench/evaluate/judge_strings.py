@@ -42,9 +42,20 @@ STRINGS: dict[str, tuple[str, str]] = {
                                    "评审按满分 {of} 给了 {score} 分，不是 {scale} 分制"),
     "judge.error.no_verdict": ("The judge's answer names no winner (A, B or tie)",
                                "评审的回答中没有给出胜者（A、B 或平局）"),
+    "judge.error.copied_format": ("The judge repeated the answer format (a range, a list of choices or a placeholder) "
+                                  "instead of giving a verdict",
+                                  "评审模型照抄了格式说明（分数范围、选项列表或占位文字），没有给出判断"),
     "judge.error.missing_value": ("This row has no value for '{variable}', which the rubric needs",
                                   "该行缺少评分模板需要的“{variable}”"),
     "judge.error.order": ("{order} order: {detail}", "{order} 顺序：{detail}"),
+    # the evaluate job's progress while the judge runs
+    "judge.progress.start_pointwise": ("pointwise judge {judge}: {todo} of {total} answers to score",
+                                       "逐条评分（{judge}）：{total} 条回答中有 {todo} 条待评"),
+    "judge.progress.start_pairwise": ("pairwise judge {judge}: {todo} of {total} pairs to compare, each in both orders",
+                                      "两两比较（{judge}）：{total} 对中有 {todo} 对待比较，每对交换顺序各评一次"),
+    # (no " / " inside a half: the UI splits "English / 中文" at the last one)
+    "judge.progress.pointwise": ("pointwise judge: {done} of {total} answers scored", "逐条评分：已评 {done}/{total} 条回答"),
+    "judge.progress.pairwise": ("pairwise judge: {done} of {total} pairs compared", "两两比较：已比较 {done}/{total} 对"),
     # checks before a judge job starts
     "judge.config.wrong_mode": ("Rubric '{rubric}' cannot be used for {mode} judging: its text must use {needed}",
                                 "评分模板“{rubric}”不能用于 {mode} 评审：模板中必须用到 {needed}"),

@@ -23,6 +23,7 @@ NAMES = {
     "ci95": ("95% CI", "95% 置信区间"),
     "n": ("Rows scored", "计分行数"),
     "excluded": ("Left out", "未计入"),
+    "judge_human": ("Judge score with human overrides", "评审得分（含人工修正）"),
 }
 
 HELP = {
@@ -67,6 +68,9 @@ HELP = {
     "excluded": ("Rows without a score: the generation or the judge call failed, or there is no reference. They "
                  "are left out of averages, never counted as 0.",
                  "没有分数的行：生成或评审调用失败，或没有参考答案。它们不计入平均值，也不会按 0 分计算。"),
+    "judge_human": ("The judge's scores with each human score in place of the judge's (a human score also fills a "
+                    "failed judge call); how many rows a human scored is counted beside n.",
+                    "用人工评分替换对应的评审得分（人工评分也可补上评审失败的行）；括号中注明人工评分的条数。"),
 }
 
 STRINGS: dict[str, tuple[str, str]] = {

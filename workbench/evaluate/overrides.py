@@ -9,6 +9,8 @@ evaluation — a new inference job, a new judge job, a new dataset version:
   for a pairwise winner `pair_arm(arm_a, arm_b)`, the same whichever arm was shown first;
 - metric: what was judged — `JudgeConfig.metric` ("judge:pointwise:judge_persona_style_zh"): the rubric
   id without its version and without the judge model, so a better judge or an edited rubric keeps them.
+  Where no judge scored (a report of similarity/lexical scores only) the human still reviews: a score per answer
+  under `HUMAN_SCORE` (on `HUMAN_SCALE`) and a pick per pair under `HUMAN_PICK` (`review_metrics`).
 
 Agreement is Cohen's κ between judge and human over the items both scored. Scores are ordinal — a judge's
 7 against a human's 8 is a near miss, 1 against 10 a full disagreement — so scores use quadratic-weighted
@@ -28,6 +30,9 @@ from .judge_strings import both, pair
 
 PAIR_SEPARATOR = " vs "
 TIE = "tie"
+HUMAN_SCORE = "human:pointwise"  # a human score where no judge scored (no rubric: the annotator's own judgement)
+HUMAN_PICK = "human:pairwise"    # a human pick of the better answer where no A/B judge compared
+HUMAN_SCALE = "1-10"
 
 
 def arm_key(model: str, system_prompt: str | None = None) -> str:
@@ -110,6 +115,29 @@ def overrides_for(ws, dataset_id: str, metric: str | None = None,
             key = OverrideKey(row["dataset_id"], row["row_id"], row["arm"], row["metric"])
             found[key] = Override(key, row["score"], row["winner"], row["scale"], row["note"], row["updated_at"])
     return found
+
+
+def review_metrics(judge=None, pairwise=None) -> tuple[str, str]:
+    """(score metric, pick metric) a report's human review is stored under: the judges' when the report has them,
+    else the judge-free `HUMAN_SCORE` / `HUMAN_PICK`, so a human can review a report that no LLM judged."""
+    return (judge.metric if judge is not None else HUMAN_SCORE,
+            pairwise.metric if pairwise is not None else HUMAN_PICK)
+
+
+def pick_key(dataset_id: str, row_id, arm_a: str, arm_b: str, metric: str) -> OverrideKey:
+    """The key of a human pick between two arms (arm keys) on a row, the same whichever arm is first."""
+    return OverrideKey(dataset_id, str(row_id), pair_arm(arm_a, arm_b), metric)
+
+
+def stored_scores(ws, dataset_id: str, metric: str, arms: Iterable[str]) -> dict[tuple[str, str], float]:
+    """(row id, arm key) -> the human's score of `metric`, for the given arms."""
+    found = overrides_for(ws, dataset_id, metric, arms)
+    return {(k.row_id, k.arm): o.score for k, o in found.items() if o.score is not None}
+
+
+def stored_winners(ws, dataset_id: str, metric: str) -> dict[tuple[str, str], str]:
+    """(row id, pair of arm keys) -> the human's pick (an arm key or "tie") of `metric`."""
+    return {(k.row_id, k.arm): o.winner for k, o in overrides_for(ws, dataset_id, metric).items() if o.winner}
 
 
 def human_values(overrides: Mapping[OverrideKey, Override] | Iterable[Override]) -> dict[tuple[str, str], object]:

@@ -6,7 +6,7 @@ import html
 
 import pandas as pd
 
-from ..i18n import in_language, t
+from ..i18n import STRINGS, in_language, t
 from ..infer.store import get_inference
 from .overrides import OverrideKey, agreement, overrides_for, pair_arm
 from .scoring import answers, pair_verdicts, read_scores
@@ -150,23 +150,102 @@ def pair_override_key(ws, report_id: str, row_id, challenger: str) -> OverrideKe
                        report.config.pairwise.metric)
 
 
-def summary_table(summary: dict) -> pd.DataFrame:
-    """Arms x metrics: "mean [low, high]" with the count, for the report page and the exports. Similarity comes
-    first with its chance baseline and lift beside it (the raw number alone misleads), then the other metrics."""
+def summary_table(summary: dict, human: dict | None = None, lang: str | None = None) -> pd.DataFrame:
+    """Arms x metrics: "mean [low, high] (n, failed)" for the report page and the exports. Similarity comes first
+    with its chance baseline and lift beside it (the raw number alone misleads), then the other metrics; with
+    `human` (human_adjusted) the judge score with the human's scores in place sits beside the judge's own.
+    Column keys stay as stored (the page names them); `lang` words the cells (None: English)."""
     rows, decimals = [], _decimals(summary.get("arms", {}))
+    adjusted = (human or {}).get("judge") or {}
     for arm, metrics in summary.get("arms", {}).items():
         row = {"arm": arm, **{k: v for k, v in summary.get("answers", {}).get(arm, {}).items()
                               if k in ("model", "ok", "failed")}}
         similarity = summary.get("similarity", {}).get("arms", {}).get(arm)
         for metric, value in sorted(metrics.items(), key=lambda item: item[0] != "similarity"):
-            places = decimals[metric]
-            row[metric] = (f"{value['mean']:.{places}f} [{value['low']:.{places}f}, {value['high']:.{places}f}] "
-                           f"(n={value['n']})" if value.get("mean") is not None else "—")
+            row[metric] = figure(value, decimals[metric], metric, lang)
             if metric == "similarity" and similarity:
                 row["chance baseline"] = f"{similarity['baseline']:.3f}"
                 row["lift"] = f"{similarity['lift']:+.3f}"
+            if metric == "judge" and arm in adjusted:
+                places = max(decimals[metric], _decimals({arm: {metric: adjusted[arm]}})[metric])
+                row["judge_human"] = figure(adjusted[arm], places, metric, lang, adjusted[arm]["overrides"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def figure(value: dict, places: int, metric: str, lang: str | None = None, overrides: int | None = None) -> str:
+    """ "0.851 [0.825, 0.871] (n=8)"; rows left out are counted ("n=3, 5 failed / 3 条有效，5 条失败": a judge call
+    failed; "left out" for other metrics), and human overrides when given."""
+    if value.get("mean") is None:
+        counted = "—"
+    else:
+        counted = f"{value['mean']:.{places}f} [{value['low']:.{places}f}, {value['high']:.{places}f}]"
+    excluded = value.get("excluded") or 0
+    kind = "failed" if metric == "judge" else "left_out"
+    parts = [t(f"eval.report.n_{kind}", lang or "en", n=value.get("n", 0), count=excluded) if excluded else
+             f"n={value.get('n', 0)}"]
+    if overrides is not None:
+        parts.append(t("eval.report.overrides", lang or "en", count=overrides))
+    return f"{counted} ({' · '.join(parts)})"
+
+
+def column_name(column: str, lang: str | None) -> str:
+    """A summary column in `lang` ("arm" -> "对比项", "rouge-1" -> "ROUGE-1"); None: "English / 中文"."""
+    for key in (f"eval.column.{column}", f"metric.{column}"):
+        if key in STRINGS:
+            return _named(key, lang)
+    return column
+
+
+def localized(table: pd.DataFrame, lang: str | None) -> pd.DataFrame:
+    """The summary table with its headers in `lang` (the CLI and the HTML export; the page names them itself)."""
+    return table.rename(columns={c: column_name(c, lang) for c in table.columns})
+
+
+def pairwise_table(summary: dict, human: dict | None = None, lang: str | None = None) -> pd.DataFrame:
+    """The A/B judge's outcomes per challenger arm (integer counts), the win rate ("–" and why, when nothing was
+    won or lost), and with `human` the win rate with the human's picks in place of the judge's verdicts."""
+    pairwise = (summary or {}).get("pairwise") or {}
+    adjusted = (human or {}).get("pairwise") or {}
+    rows = []
+    for arm, counts in pairwise.get("arms", {}).items():
+        row = {column_name("arm", lang): arm}
+        for outcome in ("wins", "ties", "losses", "failed"):
+            row[_named(f"eval.outcome.{outcome}", lang)] = int(counts.get(outcome) or 0)
+        row[_named("eval.outcome.win_rate", lang)] = win_rate_text(counts, lang)
+        if arm in adjusted:
+            row[_named("eval.report.win_rate_human", lang)] = win_rate_text(adjusted[arm], lang)
+            row[_named("eval.report.picks", lang)] = int(adjusted[arm]["picks"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def win_rate_text(counts: dict, lang: str | None, short: bool = False, missing: str = "failed") -> str:
+    """ "50% (1/2)"; "–" with the reason when no comparison was won or lost (all failed, or ties only).
+    `missing`: what the uncompared rows were ("failed" judge calls, or rows "left_out" of a score)."""
+    wins, ties, losses = (int(counts.get(k) or 0) for k in ("wins", "ties", "losses"))
+    failed = int(counts.get("failed") or 0)
+    if wins + losses == 0:
+        if short:
+            return "–"
+        if lang is None:
+            return f"{win_rate_text(counts, 'en', missing=missing)} / {win_rate_text(counts, 'zh', missing=missing)}"
+        parts = [t("eval.report.n_ties", lang, count=ties)] if ties else []
+        parts += [t(f"eval.report.only_{missing}", lang, count=failed)] if failed or not ties else []
+        return t("eval.report.undecided", lang, parts=("，" if lang == "zh" else ", ").join(parts))
+    rate = f"{wins / (wins + ties + losses):.0%}"
+    return rate if short else f"{rate} ({wins}/{wins + ties + losses})"
+
+
+def human_notes(human: dict | None, lang: str | None) -> list[str]:
+    """One line per reviewed judge: Cohen's κ between the judge and the human, or why it is undefined."""
+    lines = []
+    for kind, key in (("judge_agreement", "eval.report.judge_kappa"), ("pairwise_agreement", "eval.report.pair_kappa")):
+        found = (human or {}).get(kind)
+        if found is not None:
+            lines.append(_named(key, lang, message=found.message(lang or "en")) if lang else
+                         f"{t(key, 'en', message=found.message('en'))} / {t(key, 'zh', message=found.message('zh'))}")
+    return lines
 
 
 def _decimals(arms: dict) -> dict[str, int]:
@@ -199,50 +278,23 @@ def classification_figures(summary: dict, lang: str | None = None) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def _named(key: str, lang: str | None) -> str:
+def _named(key: str, lang: str | None, **values) -> str:
     """A UI string in `lang`, or "English / 中文" for the bilingual HTML file."""
-    return t(key, lang) if lang else f"{t(key, 'en')} / {t(key, 'zh')}"
+    return t(key, lang, **values) if lang else f"{t(key, 'en', **values)} / {t(key, 'zh', **values)}"
 
 
-def export_csv(ws, report_id: str) -> bytes:
-    return side_by_side(ws, report_id).to_csv(index=False).encode("utf-8-sig")  # BOM: Excel reads Chinese
+def export_csv(ws, report_id: str, lang: str | None = None) -> bytes:
+    """Every row (largest difference first) with answers, scores, judge reasons, A/B verdicts and human picks."""
+    from .report_export import export_csv as build
+
+    return build(ws, report_id, lang)
 
 
-def export_html(ws, report_id: str) -> str:
-    """A standalone HTML file (no scripts, no network): summary, win rates, classification (accuracy, macro-F1,
-    confusion matrices), and every row side by side. Every cell is escaped: answers are shown as text, never as
-    HTML."""
-    report = get_report(ws, report_id)
-    summary = report.summary
-    parts = [f"<h1>{html.escape(report.name)}</h1>",
-             f"<p>{html.escape(str(summary.get('dataset')))} · {html.escape(str(summary.get('split')))} · "
-             f"{summary.get('rows')} rows · inference {html.escape(str(summary.get('inference')))}</p>"]
-    parts += [f"<p class=note>{html.escape(n)}</p>" for n in summary.get("notes", [])]
-    parts += ["<h2>Summary / 汇总</h2>", summary_table(summary).to_html(index=False, escape=True, na_rep="—")]
-    for metric, rates in summary.get("win_rates", {}).items():
-        parts += [f"<h3>Win rate · {html.escape(metric)}</h3>",
-                  pd.DataFrame(rates).to_html(index=False, escape=True, na_rep="—")]
-    if summary.get("pairwise"):
-        parts += ["<h2>Pairwise judge / 两两比较</h2>",
-                  pd.DataFrame(summary["pairwise"]["arms"]).T.to_html(escape=True, na_rep="—")]
-    for title, review in (("Human review / 人工复核", human_review(ws, report_id)),
-                          ("Human A/B picks / 人工 A/B 选择", pair_review(ws, report_id))):
-        if review["overrides"]:
-            parts += [f"<h2>{title}</h2>", f"<p>{html.escape(review['agreement'].message('en'))}<br>"
-                                           f"{html.escape(review['agreement'].message('zh'))}</p>"]
-    if summary.get("classification"):
-        parts += [f"<h2>{html.escape(_named('eval.classification', None))}</h2>",
-                  html_table(classification_figures(summary))]
-        for arm, result in summary["classification"].items():
-            parts += [f"<h3>{html.escape(_named('metric.confusion', None))} · {html.escape(arm)}</h3>",
-                      html_table(confusion_table(result).rename_axis("reference ↓ answer → / 参考 ↓ 回答 →"),
-                                 index=True)]
-    parts += ["<h2>Rows / 逐条对比</h2>", html_table(side_by_side(ws, report_id))]
-    style = ("body{font-family:system-ui,'PingFang SC','Noto Sans CJK SC',sans-serif;margin:2em;color:#222}"
-             "table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 6px;"
-             "vertical-align:top;white-space:pre-wrap;max-width:28em}th{background:#f3f3f3}.note{color:#a60}")
-    return (f"<!doctype html><html lang=zh><meta charset=utf-8><title>{html.escape(report.name)}</title>"
-            f"<style>{style}</style><body>{''.join(parts)}</body></html>")
+def export_html(ws, report_id: str, lang: str | None = None) -> str:
+    """A standalone, offline HTML report in `lang` (None: "English / 中文" headers); every text is escaped."""
+    from .report_export import export_html as build
+
+    return build(ws, report_id, lang)
 
 
 def html_table(frame: pd.DataFrame, index: bool = False) -> str:
@@ -262,26 +314,5 @@ def html_table(frame: pd.DataFrame, index: bool = False) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def compare_reports(ws, first_id: str, second_id: str) -> dict:
-    """What changed from report A to B: each shared arm's metric means (B − A) and the data diff between the
-    two inferences' dataset versions (rows added/removed/changed)."""
-    from ..data.diff import diff_tables
-
-    a, b = get_report(ws, first_id), get_report(ws, second_id)
-    metrics = []
-    for arm in [arm for arm in b.summary.get("arms", {}) if arm in a.summary.get("arms", {})]:
-        for metric, after in b.summary["arms"][arm].items():
-            before = a.summary["arms"][arm].get(metric, {})
-            if before.get("mean") is not None and after.get("mean") is not None:
-                metrics.append({"arm": arm, "metric": metric, "A": before["mean"], "B": after["mean"],
-                                "change": after["mean"] - before["mean"]})
-    inference_a = get_inference(ws, a.config.inference)
-    inference_b = get_inference(ws, b.config.inference)
-    data = {"A": inference_a.dataset_ref, "B": inference_b.dataset_ref, "same_dataset":
-            inference_a.dataset_id == inference_b.dataset_id}
-    if data["same_dataset"] and inference_a.dataset_version != inference_b.dataset_version:
-        diff = diff_tables(ws.read(ws.version(inference_a.dataset_id, inference_a.dataset_version)),
-                           ws.read(ws.version(inference_b.dataset_id, inference_b.dataset_version)))
-        data.update(diff.counts)
-    return {"metrics": pd.DataFrame(metrics, columns=["arm", "metric", "A", "B", "change"]), "data": data,
-            "arms": {"A": list(a.summary.get("arms", {})), "B": list(b.summary.get("arms", {}))}}
+from .report_compare import compare_notes, compare_reports, compare_table  # noqa: E402,F401  (the page's names)
+from .report_human import human_adjusted  # noqa: E402,F401

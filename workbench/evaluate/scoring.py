@@ -164,7 +164,7 @@ def score_report(ws, report, config, inference, judged: bool = False, progress: 
         summary["notes"].append("no reference answers: similarity and ROUGE/BLEU are off, judge only / "
                                 "没有参考答案：相似度和 ROUGE/BLEU 已关闭，仅可使用模型评审")
     if has_reference and config.lexical:
-        progress("lexical metrics")
+        progress("lexical metrics (ROUGE/BLEU) / 计算词面指标（ROUGE/BLEU）")
         rows += _lexical(ok)
     classification = None
     if has_reference:
@@ -173,7 +173,7 @@ def score_report(ws, report, config, inference, judged: bool = False, progress: 
         if reason:
             summary["classification_off"] = reason
     if has_reference and config.similarity:
-        progress(f"similarity with {config.embedder}")
+        progress(f"similarity with {config.embedder} / 用 {config.embedder} 计算相似度")
         extra, summary["similarity"] = similarity_rows(ws, ok, config)
         rows += extra
     if config.judge is not None:

@@ -31,8 +31,8 @@ __all__ = ["Chunk", "ChunkConfig", "Section", "chunk_document", "chunk_documents
            "read_source", "read_sources", "read_upload", "read_url", "start_rules_job"]
 
 
-def start_rules_job(ws, items, rule, name: str) -> str:
+def start_rules_job(ws, items, rule, name: str, allow_private_urls: bool = False) -> str:
     """Start the resumable background job `extract_rules` (see workbench.extract.jobs)."""
     from .jobs import start_rules_job as start
 
-    return start(ws, items, rule, name)
+    return start(ws, items, rule, name, allow_private_urls)

@@ -3,9 +3,14 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import wraps
 from pathlib import Path
 
-from ..problems import print_problems
+from ..problems import ReadError, print_problems
+
+ALLOW_PRIVATE_HELP = ("also fetch URLs on loopback, private and link-local addresses (an intranet wiki, localhost), "
+                      "for this command only: the workspace settings are not changed. Cloud metadata addresses stay "
+                      "refused. (The Extract page's setting 'Allow private network URLs' does this for every fetch.)")
 
 
 def register(verbs) -> None:
@@ -24,7 +29,8 @@ def register(verbs) -> None:
                                       "prints precision and coverage")
     a.add_argument("--preview", type=int, metavar="N", help="print the first N pairs and save nothing")
     a.add_argument("--background", action="store_true", help="run as a background job (many or large sources)")
-    a.set_defaults(handler=_rules)
+    a.add_argument("--allow-private-urls", action="store_true", help=ALLOW_PRIVATE_HELP)
+    a.set_defaults(handler=_cli_wording(_rules))
     a = actions.add_parser("llm", help="N questions per chunk with an LLM, answers grounded in the chunk (a job)")
     a.add_argument("sources", nargs="+", help="files (.txt .md .pdf .docx .html), URLs, or - for stdin")
     a.add_argument("--endpoint", required=True, help="a saved endpoint's name or local:<model id>")
@@ -38,16 +44,20 @@ def register(verbs) -> None:
     a.add_argument("--save", metavar="NAME", help="save every candidate as a dataset (review them in the browser "
                                                   "to accept only some)")
     a.add_argument("--detach", action="store_true", help="start the job and return (see `jobs list`)")
-    a.set_defaults(handler=_llm)
+    a.add_argument("--allow-private-urls", action="store_true", help=ALLOW_PRIVATE_HELP)
+    a.set_defaults(handler=_cli_wording(_llm))
     a = actions.add_parser("chunks", help="print the chunks of a document")
     a.add_argument("source")
     a.add_argument("--size", type=int, default=1000), a.add_argument("--overlap", type=int, default=100)
     a.add_argument("--tokenizer", help="a model id: sizes in its tokens instead of characters")
     a.add_argument("--encoding")
     a.add_argument("--width", type=int, default=60, help="characters of text shown per chunk")
-    a.set_defaults(handler=_chunks)
+    a.add_argument("--allow-private-urls", action="store_true", help=ALLOW_PRIVATE_HELP)
+    a.set_defaults(handler=_cli_wording(_chunks))
     a = actions.add_parser("fetch", help="print a URL's main text (or why it is refused)")
-    a.add_argument("url"), a.set_defaults(handler=_fetch)
+    a.add_argument("url")
+    a.add_argument("--allow-private-urls", action="store_true", help=ALLOW_PRIVATE_HELP)
+    a.set_defaults(handler=_cli_wording(_fetch))
 
 
 def _items(sources: list[str]) -> list:
@@ -73,7 +83,6 @@ def _rule(args):
 
 def _rules(args, ws) -> int:
     from ..i18n import t
-    from .policy import fetch_policy_for
     from .rules import extract_pairs
     from .sources import read_sources
 
@@ -82,11 +91,12 @@ def _rules(args, ws) -> int:
     if args.background:
         from .jobs import start_rules_job
 
-        print(t("extract.cli_started", args.lang, job=start_rules_job(ws, _items(args.sources), rule, name)))
+        job = start_rules_job(ws, _items(args.sources), rule, name, args.allow_private_urls)
+        print(t("extract.cli_started", args.lang, job=job))
         return 0
-    read = read_sources(_items(args.sources), fetch_policy_for(ws), encoding=args.encoding)
+    read = read_sources(_items(args.sources), _policy(ws, args), encoding=args.encoding)
     result = extract_pairs(read.documents, rule)
-    print_problems(read.problems + result.problems, args.lang, file=sys.stderr)
+    print_problems(_cli_problems(read.problems + result.problems), args.lang, file=sys.stderr)
     if not read.documents:  # with or without --preview: nothing was read, so the command failed
         print(t("extract.cli_unreadable", args.lang), file=sys.stderr)
         return 1
@@ -117,11 +127,12 @@ def _rules(args, ws) -> int:
 def _llm(args, ws) -> int:
     from .. import jobs
     from ..i18n import t
+    from ..problems import Problem
     from .llm_mode import LLMExtractConfig, load_candidates, save_reviewed, start_llm_job
 
     config = LLMExtractConfig(args.endpoint, args.per_chunk, args.size, min(args.overlap, args.size // 2),
                               grounded=args.grounded, max_new_tokens=args.max_new_tokens)
-    job_id = start_llm_job(ws, _items(args.sources), config, args.save or "extract")
+    job_id = start_llm_job(ws, _items(args.sources), config, args.save or "extract", args.allow_private_urls)
     if args.detach:
         print(t("extract.cli_started", args.lang, job=job_id))
         return 0
@@ -130,6 +141,8 @@ def _llm(args, ws) -> int:
         print(f"job {job_id} {info.state}:\n{info.log_tail(20)}", file=sys.stderr)
         return 1
     rows = load_candidates(ws, job_id)
+    print_problems(_cli_problems([Problem.from_dict(p) for p in (info.result or {}).get("problems", [])]), args.lang,
+                   file=sys.stderr)
     print(t("extract.cli_candidates", args.lang, pairs=len(rows), chunks=(info.result or {}).get("chunks", 0),
             failed=(info.result or {}).get("questions_failed", 0)))
     if args.expected:
@@ -158,7 +171,7 @@ def _chunks(args, ws) -> int:
     from .chunk import chunk_document
     from .sources import read_source
 
-    document = read_source(_items([args.source])[0], _policy(ws), encoding=args.encoding)
+    document = read_source(_items([args.source])[0], _policy(ws, args), encoding=args.encoding)
     tokenizer = None
     if args.tokenizer:
         from ..models import load_tokenizer
@@ -178,7 +191,7 @@ def _chunks(args, ws) -> int:
 def _fetch(args, ws) -> int:
     from .sources import read_url
 
-    document = read_url(args.url, _policy(ws))
+    document = read_url(args.url, _policy(ws, args))
     meta = document.meta
     redirected = f" (redirected to {meta['final_url']})" if meta.get("final_url") != args.url else ""
     print(f"# {document.title} — {document.kind}, {meta.get('content_type')}, {len(document.text):,} chars{redirected}",
@@ -187,7 +200,33 @@ def _fetch(args, ws) -> int:
     return 0
 
 
-def _policy(ws):
+def _policy(ws, args):
+    """The workspace's fetch policy, widened to private network URLs for this command by --allow-private-urls."""
     from .policy import fetch_policy_for
 
-    return fetch_policy_for(ws)
+    return fetch_policy_for(ws, args.allow_private_urls)
+
+
+def _cli_problems(problems: list) -> list:
+    """The problems worded for the command line: a refused private URL names --allow-private-urls (the page's
+    wording names its settings switch), and a cloud metadata refusal says the flag does not lift it."""
+    from dataclasses import replace
+
+    def worded(problem):
+        if problem.code != "extract_url_blocked":
+            return problem
+        metadata = problem.params.get("kind") == "cloud metadata"
+        return replace(problem, code="extract_url_blocked_metadata" if metadata else "extract_url_blocked_cli")
+
+    return [worded(problem) for problem in problems]
+
+
+def _cli_wording(handler):
+    """The handler, with the problems of a source it cannot read worded for the command line (see _cli_problems)."""
+    @wraps(handler)
+    def run(args, ws) -> int:
+        try:
+            return handler(args, ws)
+        except ReadError as error:
+            raise ReadError(_cli_problems(error.problems)) from None
+    return run

@@ -3,7 +3,8 @@
 A row: instruction = the question, input = "", output = the answer, and the lineage columns of
 `records.LINEAGE_COLUMNS` (kept through mapping and splitting, left out of exports):
   _source  JSON text {"document_id", "source", "kind", "title"}
-  _chunk   the chunk id when the pair came from a chunk (LLM mode), else ""
+  _chunk   where in the document it came from: the chunk id "<document id>:<index>" (LLM mode), or the
+           lines of the question and answer "<document id>:L<first>-<last>" (rule mode; 1-based)
   _span    JSON text {"start", "end", "question": [s, e], "answer": [s, e], "rule", "page"} — offsets
            into the document text, so the page can show the exact span a row came from.
 """

@@ -2,7 +2,8 @@
 
     job_id = start_rules_job(ws, ["a.pdf", "https://…/faq", ("b.txt", data), Pasted("…")], Rule(), "faq")
 
-params: {"sources": [{"path", "name"} | {"url"}], "rule": Rule fields, "name": dataset name}
+params: {"sources": [{"path", "name"} | {"url"}], "rule": Rule fields, "name": dataset name,
+         "allow_private_urls": true when the command that started it allowed private network URLs}
 Each source is read and extracted in turn; its rows are appended to `pairs.jsonl` in the job folder
 and then the checkpoint records how far it got (and the file's length). Cancel stops between sources;
 a resume (after a cancel, a crash or an app restart) cuts `pairs.jsonl` back to the checkpoint and
@@ -25,12 +26,16 @@ from .sources import Document, Pasted, is_url, read_source
 KIND = "extract_rules"
 
 
-def start_rules_job(ws, items, rule: Rule, name: str) -> str:
-    """Stage uploads and pasted text as files in the workspace, then start the job. Returns its id."""
+def start_rules_job(ws, items, rule: Rule, name: str, allow_private_urls: bool = False) -> str:
+    """Stage uploads and pasted text as files in the workspace, then start the job. Returns its id.
+
+    `allow_private_urls` widens the fetch policy for this job only (the CLI's --allow-private-urls)."""
     from .. import jobs
 
-    return jobs.start(ws, KIND, {"sources": stage_sources(ws, items), "rule": rule.model_dump(), "name": name},
-                      name)
+    params = {"sources": stage_sources(ws, items), "rule": rule.model_dump(), "name": name}
+    if allow_private_urls:
+        params["allow_private_urls"] = True
+    return jobs.start(ws, KIND, params, name)
 
 
 def stage_sources(ws, items) -> list[dict]:
@@ -79,7 +84,7 @@ def extract_rules_job(ctx, params: dict) -> dict:
     if state["next"]:
         ctx.log(f"resuming at source {state['next'] + 1} of {len(sources)}")
     _cut(pairs_path, state["pairs_bytes"])  # rows written after the last checkpoint are written again
-    policy = fetch_policy_for(ctx.ws)
+    policy = fetch_policy_for(ctx.ws, params.get("allow_private_urls", False))
     seen = {document["id"] for document in state["documents"]}
     for index in range(state["next"], len(sources)):
         ctx.check_cancelled()

@@ -91,11 +91,14 @@ def render(text: str, **values) -> str:
     return _ENV.from_string(text).render(**values)
 
 
-def start_llm_job(ws, items, config: LLMExtractConfig, name: str) -> str:
+def start_llm_job(ws, items, config: LLMExtractConfig, name: str, allow_private_urls: bool = False) -> str:
+    """Stage the sources and start the job; `allow_private_urls` widens the fetch policy for this job only."""
     from .. import jobs
 
-    return jobs.start(ws, KIND, {"sources": stage_sources(ws, items), "config": asdict(config), "name": name},
-                      name)
+    params = {"sources": stage_sources(ws, items), "config": asdict(config), "name": name}
+    if allow_private_urls:
+        params["allow_private_urls"] = True
+    return jobs.start(ws, KIND, params, name)
 
 
 def parse_questions(text: str, limit: int) -> list[str]:
@@ -117,9 +120,10 @@ def _norm(text: str) -> str:
 def extract_llm_job(ctx, params: dict) -> dict:
     config = LLMExtractConfig(**params["config"])
     documents, problems = [], []
+    policy = fetch_policy_for(ctx.ws, params.get("allow_private_urls", False))
     for spec in params["sources"]:
         try:
-            documents.append(_read(spec, fetch_policy_for(ctx.ws)))
+            documents.append(_read(spec, policy))
         except ReadError as error:
             problems += [p.to_dict() for p in error.problems]
             ctx.log(f"cannot read {spec.get('url') or spec.get('name')}: {error}")

@@ -51,6 +51,20 @@ EXTRACT_MESSAGES: dict[str, tuple[str, str]] = {
         "已拒绝抓取 {host}：它是（或解析为）{address}，属于{kind_zh}地址。除非在设置中开启“允许内网网址”，"
         "否则不会抓取内网地址（云元数据地址始终禁止）。",
     ),
+    # The same refusals on the command line, where a flag (not the page's switch) widens the policy.
+    "extract_url_blocked_cli": (
+        "Refused to fetch {host}: it is (or resolves to) {address}, a {kind} address. Internal addresses are not "
+        "fetched unless you add --allow-private-urls to the command (it applies to that command only; cloud "
+        "metadata addresses are never fetched).",
+        "已拒绝抓取 {host}：它是（或解析为）{address}，属于{kind_zh}地址。除非在命令中加上 --allow-private-urls"
+        "（只对该条命令有效），否则不会抓取内网地址（云元数据地址始终禁止）。",
+    ),
+    "extract_url_blocked_metadata": (
+        "Refused to fetch {host}: it is (or resolves to) {address}, a cloud metadata address. These are never "
+        "fetched, not even with --allow-private-urls.",
+        "已拒绝抓取 {host}：它是（或解析为）{address}，属于云元数据地址。此类地址始终禁止抓取，"
+        "加上 --allow-private-urls 也不行。",
+    ),
     "extract_url_dns": ("The host name {host} cannot be resolved: {detail}", "无法解析主机名 {host}：{detail}"),
     "extract_url_unreachable": ("Cannot connect to {host}: {detail}", "无法连接到 {host}：{detail}"),
     "extract_url_timeout": (

@@ -110,11 +110,12 @@ def _listed(address: str, port: int, entries: tuple[str, ...]) -> bool:
 
 
 # --- settings (the page's switch; off by default) ------------------------------------------------
-def fetch_policy_for(ws) -> FetchPolicy:
-    """The workspace's policy: strict unless the user switched on private network URLs."""
+def fetch_policy_for(ws, allow_private: bool = False) -> FetchPolicy:
+    """The workspace's policy: strict unless the user switched on private network URLs in the settings, or
+    `allow_private` does for one command (the CLI's --allow-private-urls; never saved)."""
     path = ws.root / "settings" / SETTINGS_FILE
     settings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    return FetchPolicy(allow_private=bool(settings.get("allow_private_urls", False)))
+    return FetchPolicy(allow_private=bool(allow_private or settings.get("allow_private_urls", False)))
 
 
 def save_fetch_settings(ws, allow_private_urls: bool) -> None:

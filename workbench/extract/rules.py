@@ -9,16 +9,10 @@
     pairs = find_pairs(document.text, rule, document_id=document.id, source=document.source)
     preview(text, rule, limit=20)                        # for a live preview while the user edits the rule
 
-Every preset is one regular expression with the named groups `question` and `answer` (see
-`preset_pattern`), so the page can show it as the starting point of a custom rule. Each Pair keeps
-its lineage: the document, the exact character spans of question and answer, and the rule.
-
-Where an answer ends (qa_colon and numbered; an FAQ heading's answer is its whole section):
-- answer_until="paragraph": at a blank line, except where the text says more follows: after a paragraph
-  ending with a colon (：or :), before a list item ("1.", "1、", "（1）", "-", "•", "一、"…) and after one, so
-  "方式如下：" keeps its list and the list its closing paragraph. It never runs into another question.
-- answer_until="next_question": at the next question, whatever lies between.
-- always: at a Markdown heading or a horizontal rule (---, ***, ___), which is where page footers start.
+Every preset is one regular expression with the named groups `question` and `answer` (built in
+`rule_patterns`, which also says where an answer ends), so the page can show it as the starting point of a
+custom rule. Each Pair keeps its lineage: the document, the exact character spans of question and answer,
+the lines they stand on (`chunk_id`, "<document id>:L<first>-<last>", the row's `_chunk`) and the rule.
 An answer over Rule.max_answer_chars is taken for a mis-parse: dropped, with a warning naming its question.
 """
 from __future__ import annotations
@@ -32,6 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from ..problems import Problem
+from .rule_patterns import looks_like_question, preset_pattern
 
 try:  # the `regex` package (installed with transformers) can stop a runaway user pattern; `re` cannot
     import regex as _user_re
@@ -45,62 +40,6 @@ PREVIEW_TIMEOUT_S, EXTRACT_TIMEOUT_S = 2.0, 120.0
 NO_PAIRS_HINT = (" Questions may have another shape (numbered, FAQ headings): try the rule 'auto' (--preset auto; "
                  "on the page: All of the above).",
                  "问题可能是其他格式（编号问题、FAQ 标题）：可尝试规则“auto”（--preset auto；页面上选“以上全部”）。")
-
-# --- the preset patterns -----------------------------------------------------------------------------
-_PREFIX = r"[ \t]*(?:[-*+>][ \t]+)?(?:\*\*|__)?"                        # list bullet, quote, bold
-_COLON = r"[ \t]*(?:\*\*|__)?[ \t]*[:：][ \t]*(?:\*\*|__)?[ \t]*"
-_Q_WORD = r"(?:问题?|提问|(?i:q(?:uestion)?))[ \t]*\d{0,4}"
-_A_WORD = r"(?:答案?|回答|解答|(?i:a(?:nswer)?))[ \t]*\d{0,4}"
-_Q_LINE = rf"^{_PREFIX}{_Q_WORD}{_COLON}"
-_A_LINE = rf"^{_PREFIX}{_A_WORD}{_COLON}"
-_HEADING = r"^[ \t]{0,3}#{1,6}[ \t]"
-_RULE_LINE = r"^[ \t]{0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$"   # a Markdown horizontal rule
-_LIST_ITEM = (r"[ \t]*(?:[-*+•·▪][ \t]|\d{1,3}[.．、)）](?!\d)|[（(]\d{1,3}[）)]|[①-⑳]|[a-z][.)][ \t]|"
-              r"[一二三四五六七八九十]{1,3}[、．])")
-_ENDS_WITH_COLON = r"(?:(?<=[:：])|(?<=[:：][ \t*])|(?<=[:：][ \t*][ \t*]))"  # "如下：", "如下： ", "**如下：**"
-_NUMBER = (r"(?:\d{1,3}[.．、)）](?!\d)|[（(]\d{1,3}[）)]|(?i:q)\d{1,3}[.．:：、)）]?|"
-           r"第[一二三四五六七八九十百\d]{1,4}[题问][.．:：、]?|[一二三四五六七八九十]{1,3}[、.．])")
-_NUMBERED_Q = rf"^[ \t]*(?:\*\*)?{_NUMBER}[ \t]*(?:\*\*)?[ \t]*"
-_QUOTE_CLOSE = r"[”\"’'」』]"
-_ANOTHER_QUESTION = rf"{_Q_LINE}|{_NUMBERED_Q}[^\n]*[?？](?!{_QUOTE_CLOSE})"  # ends an FAQ section's answer too
-
-
-def _continues(stops: str | None, blank_lines: bool) -> str:
-    """Further lines of an answer, up to a heading, a horizontal rule or a line of `stops`; without `blank_lines`
-    also up to a blank line that neither a colon nor a list bridges (see the module docstring)."""
-    stop = f"(?!{stops})" if stops else ""
-    if blank_lines:
-        return rf"(?:\n(?!{_HEADING})(?!{_RULE_LINE}){stop}[^\n]*)*"
-    goes_on = rf"(?![ \t]*$)(?!{_HEADING})(?!{_RULE_LINE}){stop}"  # at a line start: the line belongs to the answer
-    line = rf"\n{goes_on}[^\n]*"
-    gap = rf"(?:\n[ \t]*(?=\n))+(?=\n{goes_on}(?!{_ANOTHER_QUESTION}))"  # blank lines, then more answer
-    item = rf"\n{goes_on}(?={_LIST_ITEM})[^\n]*(?:\n{goes_on}(?!{_LIST_ITEM})[^\n]*)*(?:{gap})?"  # + what closes it
-    return rf"(?:{item}|{line}|{_ENDS_WITH_COLON}{gap}|{gap}(?=\n{_LIST_ITEM}))*"
-
-
-@lru_cache(maxsize=None)
-def preset_pattern(preset: str, answer_until: str = "paragraph") -> str:
-    """The regular expression of a preset (MULTILINE), with the named groups `question` and `answer`."""
-    whole = answer_until == "next_question"
-    if preset == "qa_colon":
-        question_more = rf"(?:\n(?![ \t]*\n)(?!{_A_LINE})(?!{_Q_LINE})(?!{_HEADING})[^\n]*)*?"
-        # an answer on the question's own line needs the question to end first ("…？ 答：…", "…? A: …")
-        same_line = rf"(?<=[？?。！!.；;）)])[ \t]*(?:\*\*|__)?{_A_WORD}{_COLON}"
-        next_line = rf"[ \t]*(?:\*\*)?[ \t]*\n(?:[ \t]*\n)?{_A_LINE}"
-        return (rf"{_Q_LINE}(?P<question>\S[^\n]*?{question_more})(?:{same_line}|{next_line})"
-                rf"[ \t]*(?:\n[ \t]*)?(?P<answer>(?!{_Q_LINE})\S[^\n]*{_continues(_Q_LINE, whole)})")
-    if preset == "faq_headings":
-        label = rf"(?:{_Q_WORD}[ \t]*[:：.．、][ \t]*|{_NUMBER}[ \t]*)?"
-        return (rf"^[ \t]{{0,3}}#{{2,3}}[ \t]+{label}(?P<question>[^\n]*?\S)(?:[ \t]+#+)?[ \t]*\n\s*"
-                rf"(?P<answer>(?!{_HEADING})(?!{_RULE_LINE})(?!{_ANOTHER_QUESTION})\S[^\n]*"
-                rf"{_continues(_ANOTHER_QUESTION, True)})")
-    if preset == "numbered":
-        next_question = rf"{_NUMBERED_Q}[^\n]*[?？](?!{_QUOTE_CLOSE})"
-        # the question ends at its line's last ?/？ that does not close a quote (“确认升级？”对话框 is no question)
-        return (rf"{_NUMBERED_Q}(?P<question>[^\n]*[?？])(?!{_QUOTE_CLOSE})(?:\*\*)?[ \t]*(?:\n[ \t]*)*"
-                rf"(?P<answer>(?!{next_question})(?!{_HEADING})(?!{_RULE_LINE})\S[^\n]*"
-                rf"{_continues(next_question, whole)})")
-    raise ValueError(f"unknown preset '{preset}' / 未知的预设“{preset}”")
 
 
 @lru_cache(maxsize=64)
@@ -177,7 +116,7 @@ class Pair:
     end: int
     question_span: tuple[int, int]     # text[question_span[0]:question_span[1]] == question
     answer_span: tuple[int, int]
-    chunk_id: str = ""
+    chunk_id: str = ""                 # "<document id>:L<first>-<last>": the lines it stands on (1-based)
     page: int | None = None            # PDF page of the question
 
 
@@ -208,7 +147,22 @@ def _find(text, rule, document_id, source, limit, timeout_s) -> tuple[list[Pair]
                 seen.add(key)
                 unique.append(pair)
         taken = unique
-    return (taken[:limit] if limit is not None else taken), _outside(too_long, taken)
+    kept = taken[:limit] if limit is not None else taken
+    _set_line_spans(text, kept)
+    return kept, _outside(too_long, taken)
+
+
+def _set_line_spans(text: str, pairs: list[Pair]) -> None:
+    """Give each pair its chunk id: the document id and the lines from its question to its answer's end."""
+    bounds = {id(pair): (min(pair.question_span[0], pair.answer_span[0]),
+                         max(pair.question_span[1], pair.answer_span[1]) - 1) for pair in pairs}
+    line_at, line, counted = {}, 1, 0
+    for position in sorted({position for both in bounds.values() for position in both}):
+        line += text.count("\n", counted, position)  # one pass through the text, in order
+        line_at[position], counted = line, position
+    for pair in pairs:
+        first, last = bounds[id(pair)]
+        pair.chunk_id = f"{pair.document_id}:L{line_at[first]}-{line_at[last]}"
 
 
 def _outside(too_long: dict[int, Pair], taken: list[Pair]) -> list[Pair]:
@@ -275,19 +229,6 @@ def _without_overlaps(taken: list[Pair], found: list[Pair]) -> list[Pair]:
         if index == 0 or kept[index - 1].end <= pair.start:  # the previous kept pair ends before this one
             extra.append(pair)
     return sorted(kept + extra, key=lambda p: p.start)
-
-
-QUESTION_WORDS_ZH = re.compile(r"什么|怎么|怎样|如何|为什么|为何|哪|是否|能否|可否|有没有|是不是|能不能|可不可以|多少|"
-                               r"多久|多长|几[个天次种年月岁点号分小]|[吗呢][\s。]*$")
-QUESTION_WORDS_EN = re.compile(r"^(?:how|what|why|when|where|who|whom|whose|which|can|could|do|does|did|is|are|was|"
-                               r"were|will|would|should|shall|may|might|must|have|has|am)\b", re.I)
-
-
-def looks_like_question(text: str) -> bool:
-    """A heading that asks something: ends with ?/？, starts with an English question word, or uses a Chinese one."""
-    text = text.strip()
-    return (text.endswith(("?", "？")) or bool(QUESTION_WORDS_EN.match(text))
-            or bool(QUESTION_WORDS_ZH.search(text)))
 
 
 # --- preview and many documents ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from ..llm.backends import Backend, LocalBackend, OpenAIBackend
 from ..llm.endpoints import Endpoint, list_endpoints
-from ..llm.types import Completion, LLMError
+from ..llm.types import Completion, LLMError, without_cut_character
 
 VLLM_CHUNK = 256  # prompts handed to vLLM at once: it batches inside; the cancel check runs between chunks
 
@@ -87,9 +87,10 @@ class VLLMBackend(Backend):
             seconds = (time.perf_counter() - started) / len(indices)
             for index, output in zip(indices, outputs):
                 answer = output.outputs[0]
-                results[index] = (Completion(answer.text, self.engine.model_id, answer.finish_reason,
+                text = without_cut_character(answer.text) if answer.finish_reason == "length" else answer.text
+                results[index] = (Completion(text, self.engine.model_id, answer.finish_reason,
                                              len(output.prompt_token_ids or []), len(answer.token_ids), seconds)
-                                  if answer.text.strip() else LLMError("empty"))
+                                  if text.strip() else LLMError("empty"))
                 if on_result is not None:
                     on_result(index, results[index])
         return results

@@ -80,7 +80,7 @@ def run_inference(ctx, info) -> dict:
         if loaded is None or loaded[0] != arm.model:
             loaded = _close(loaded)
             gc.collect()  # free the previous arm's weights before the next model loads
-            ctx.progress(counter["done"], total, f"loading {arm.model}", force=True)
+            ctx.progress(counter["done"], total, loading_message(arm.model), force=True)
             loaded = _load(ctx, config, arm)
         if isinstance(loaded[1], str):  # the model did not load: its rows fail with the reason
             _record(ctx, log, counter, total, arm, [(row, loaded[1]) for row in todo])
@@ -128,4 +128,24 @@ def _record(ctx, log, counter, total, arm, pairs) -> None:
         return
     log.append([output_record(arm, row, result) for row, result in pairs])
     counter["done"] += len(pairs)
-    ctx.progress(counter["done"], total, f"{arm.label}: {counter['done']:,} / {total:,} answers")
+    ctx.progress(counter["done"], total, answered_message(arm.label, counter["done"], total))
+
+
+# Job messages are "English / 中文" (the page shows the user's half, workbench.i18n.in_language), so the English
+# half holds no Chinese and neither half a " / " of its own: counts are "3/24" in Chinese, and a name (arm
+# label, model) that would break the rule is left out of the English half / written with "/" in the Chinese one.
+def loading_message(model: str) -> str:
+    return f"loading {_english(model, 'a model')} / 正在加载 {_chinese(model)}"
+
+
+def answered_message(arm: str, done: int, total: int) -> str:
+    return (f"{_english(arm, 'arm')}: {done:,} of {total:,} answers / "
+            f"{_chinese(arm)}：已完成 {done:,}/{total:,} 条回答")
+
+
+def _english(name: str, fallback: str) -> str:
+    return fallback if " / " in name or any("\u3400" <= char <= "\u9fff" for char in name) else name
+
+
+def _chinese(name: str) -> str:
+    return name.replace(" / ", "/")

@@ -83,6 +83,7 @@ class TransformersEngine:
 
         backend = LocalBackend(ws, Endpoint("serve", "local", model=str(model), max_concurrency=1), progress)
         self.model_id, self.model, self.tokenizer = backend.model_id, backend.model, backend.tokenizer
+        self.end_ids = backend._stop_ids  # an answer ending in one of these stopped, even at the length limit
         ensure_chat_template(self.tokenizer)  # a base model without one talks ChatML, as it was trained
         self.context_length = getattr(self.model.config, "max_position_embeddings", None)
         self._lock = threading.Lock()  # one generation at a time (see the module docstring)
@@ -103,13 +104,16 @@ class TransformersEngine:
         output = self._generate(prepared)
         new = output[0, prepared.input_ids.shape[1]:].tolist()
         text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), prepared.params.stop)
-        return self._completion(prepared, text, len(new), stopped)
+        return self._completion(prepared, text, len(new), stopped or self.ended(new))
 
     def stream(self, prepared: Prepared) -> "TextStream":
-        from transformers import TextIteratorStreamer
+        from ..llm.streaming import TokenStreamer
 
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        return TextStream(self, prepared, streamer)
+        return TextStream(self, prepared, TokenStreamer(self.tokenizer))  # pieces of whole characters only
+
+    def ended(self, new_ids: list[int]) -> bool:
+        """The model itself ended the answer (an end-of-text token last)."""
+        return bool(new_ids) and new_ids[-1] in self.end_ids
 
     def _completion(self, prepared: Prepared, text: str, tokens: int, stopped: bool) -> Completion:
         finish = "length" if tokens >= prepared.params.max_new_tokens and not stopped else "stop"
@@ -167,17 +171,20 @@ class TextStream:
                     yield text
                 if cutter.stopped:
                     break
-            tail = cutter.finish()
-            if tail:
-                pieces.append(tail)
-                yield tail
         finally:
             self._abandoned.set()
         self._thread.join()
         if "error" in self._box:
             raise self._box["error"]
-        tokens = self._box["output"].shape[1] - self.prepared.input_ids.shape[1]
-        self.result = self.engine._completion(self.prepared, "".join(pieces), int(tokens), cutter.stopped)
+        tokens = int(self._box["output"].shape[1] - self.prepared.input_ids.shape[1])
+        stopped = cutter.stopped or self.engine.ended(self.streamer.ids)
+        # the streamer held back a character the last tokens only began: dropped when the length limit cut it
+        cut = tokens >= self.prepared.params.max_new_tokens and not stopped
+        tail = cutter.feed(self.streamer.rest(cut)) + cutter.finish()
+        if tail:
+            pieces.append(tail)
+            yield tail
+        self.result = self.engine._completion(self.prepared, "".join(pieces), tokens, stopped or cutter.stopped)
 
 
 def _until_set(event: threading.Event):

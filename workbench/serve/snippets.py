@@ -22,6 +22,7 @@ print(answer.choices[0].message.content)
 
 for chunk in client.chat.completions.create(model={json.dumps(model)}, messages=messages, stream=True):
     print(chunk.choices[0].delta.content or "", end="", flush=True)
+print()
 '''
     body = json.dumps({"model": model, "messages": [{"role": "user", "content": "Hello!"}]}, ensure_ascii=False)
     curl = (f'curl {shlex.quote(base_url + "/chat/completions")} -H "Authorization: Bearer ${key_placeholder}" '

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..llm.types import Completion, GenerationParams
+from ..llm.types import Completion, GenerationParams, without_cut_character
 from ..models import converted_model_folder, resolve, tokenizer_folder
 from ..train.formatting import ensure_chat_template
 
@@ -62,7 +62,8 @@ class VLLMEngine:
         with self._lock:
             output = self.llm.generate([prepared.prompt], sampling, lora_request=self.lora, use_tqdm=False)[0]
         answer = output.outputs[0]
-        return Completion(answer.text, self.model_id, answer.finish_reason or "stop",
+        text = without_cut_character(answer.text) if answer.finish_reason == "length" else answer.text
+        return Completion(text, self.model_id, answer.finish_reason or "stop",
                           len(output.prompt_token_ids or []), len(answer.token_ids))
 
     def stream(self, prepared: VLLMPrepared) -> "WholeAnswer":

@@ -71,14 +71,14 @@ def _example(ids, offsets, spans: list[tuple[int, int]], max_length: int) -> Exa
 
 
 ENCODE_CHUNK = 512  # rows per tokenizer call: one call encodes them in parallel (Rust), progress between calls
+EMPTY_OUTPUT = "empty output / 输出为空"
 
 
-def tokenize_rows(tokenizer, rows: list[dict], max_length: int, progress=None) -> tuple[list[Example], list[dict]]:
-    """Examples for the rows that have something to learn, and located problems for those that do not.
-
-    Rows are rendered one by one (the chat template is Python) and encoded a chunk at a time."""
+def _render(tokenizer, rows: list[dict]) -> tuple[list[tuple], list[tuple[int, dict]]]:
+    """(rendered rows as (position, location, text, answer spans), (position, problem) of rows with no answer to
+    learn or a template that cannot render them). The chat template is Python, so rows are rendered one by one."""
     ensure_chat_template(tokenizer)
-    rendered, problems = [], []  # rendered: (position in rows, its location, text, answer spans)
+    rendered, problems = [], []
     for position, row in enumerate(rows):
         where = {"row": row.get("_id", position)}
         try:
@@ -86,39 +86,54 @@ def tokenize_rows(tokenizer, rows: list[dict], max_length: int, progress=None) -
             answers = [m for m in messages if m["role"] == "assistant"]
             if not answers or not all((m.get("content") or "").strip() for m in answers):
                 # an empty answer (even after answered history turns) would teach the model to say nothing
-                problems.append((position, {**where, "problem": "empty output / 输出为空"}))
+                problems.append((position, {**where, "problem": EMPTY_OUTPUT}))
                 continue
             rendered.append((position, where, *answer_spans(tokenizer, messages)))
         except FormatError as error:
             problems.append((position, {**where, "problem": str(error)}))
-    too_long = (f"the prompt alone is longer than max_length={max_length}, nothing left to learn / "
-                f"提示词本身超过最大长度 {max_length}，没有可学习的回答")
-    examples = []
+    return rendered, problems
+
+
+def _encoded(tokenizer, rendered: list[tuple], progress=None):
+    """(rendered row, token ids, character offsets) for each rendered row, encoded a chunk at a time."""
     for start in range(0, len(rendered), ENCODE_CHUNK):
         chunk = rendered[start:start + ENCODE_CHUNK]
         encoded = tokenizer([text for *_, text, _ in chunk], add_special_tokens=False, return_offsets_mapping=True)
-        for (position, where, _, spans), ids, offsets in zip(chunk, encoded["input_ids"], encoded["offset_mapping"]):
-            example = _example(ids, offsets, spans, max_length)
-            if example.answer_tokens == 0:
-                problems.append((position, {**where, "problem": too_long}))
-                continue
-            examples.append(example)
+        yield from zip(chunk, encoded["input_ids"], encoded["offset_mapping"])
         if progress:
             progress(min(start + ENCODE_CHUNK, len(rendered)), len(rendered))
+
+
+def tokenize_rows(tokenizer, rows: list[dict], max_length: int, progress=None) -> tuple[list[Example], list[dict]]:
+    """Examples for the rows that have something to learn, and located problems for those that do not."""
+    rendered, problems = _render(tokenizer, rows)
+    too_long = (f"the prompt alone is longer than max_length={max_length}, nothing left to learn / "
+                f"提示词本身超过最大长度 {max_length}，没有可学习的回答")
+    examples = []
+    for (position, where, _, spans), ids, offsets in _encoded(tokenizer, rendered, progress):
+        example = _example(ids, offsets, spans, max_length)
+        if example.answer_tokens == 0:
+            problems.append((position, {**where, "problem": too_long}))
+            continue
+        examples.append(example)
     return examples, [problem for _, problem in sorted(problems, key=lambda item: item[0])]
 
 
 def length_report(tokenizer, rows: list[dict], max_length: int) -> dict:
-    """How many rows the max length would cut, measured with the real tokenizer."""
-    ensure_chat_template(tokenizer)
-    texts = []
-    for row in rows:
-        try:
-            texts.append(answer_spans(tokenizer, row_messages(row))[0])
-        except FormatError:
-            continue
-    lengths = [len(ids) for start in range(0, len(texts), ENCODE_CHUNK)
-               for ids in tokenizer(texts[start:start + ENCODE_CHUNK], add_special_tokens=False)["input_ids"]]
+    """What the max length and the row filter of training would do to `rows`, measured with the real tokenizer:
+    rows longer than max_length (`truncated`), of them those kept with their answer cut (`cut`) and those whose
+    prompt alone fills max_length (`dropped`); empty answers and rows the template cannot render (`unusable`);
+    the rows left to learn from (`kept`); token counts per rendered row before the cut."""
+    rendered, problems = _render(tokenizer, rows)
+    lengths, cut, dropped = [], 0, 0
+    for (*_, spans), ids, offsets in _encoded(tokenizer, rendered):
+        lengths.append(len(ids))
+        example = _example(ids, offsets, spans, max_length)  # the very filter tokenize_rows applies
+        dropped += example.answer_tokens == 0
+        cut += example.answer_tokens > 0 and example.truncated
+    empty = sum(1 for _, problem in problems if problem["problem"] == EMPTY_OUTPUT)
     array = np.asarray(lengths or [0])
-    return {"rows": len(lengths), "truncated": int((array > max_length).sum()), "max": int(array.max()),
+    return {"rows": len(lengths), "truncated": int((array > max_length).sum()) if lengths else 0, "cut": cut,
+            "dropped": dropped, "empty": empty, "unusable": len(problems) - empty, "kept": len(lengths) - dropped,
+            "max": int(array.max()),
             "mean": round(float(array.mean()), 1), "p95": int(np.percentile(array, 95)), "tokens": int(array.sum())}

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import models
 from ..allocator import keep_freed_memory
+from ..i18n import t
 from ..jobs import job_kind
 from . import formatting, modeling, packing
 from .config import TrainConfig
@@ -28,21 +29,34 @@ def target_modules(ws, model_id: str) -> list[str]:
 
 
 def quality_gate(ws, config: TrainConfig, tokenizer) -> dict:
-    """What the run would meet in its data: rows cut by max length, empty outputs, duplicates, leakage."""
+    """What the run would meet in its data: rows cut or skipped by max length, empty outputs, duplicates, leakage.
+    Rows are tokenized once, with the run's chat template and its row filter; no model is loaded."""
     from ..data.quality import quality_report
     from .trainer import split_rows
 
     version = ws.version(config.dataset, config.version)
     rows = split_rows(ws, config, config.split)
     lengths = formatting.length_report(tokenizer, rows, config.max_length)
-    report = quality_report(ws.read(version))
-    summary = report.summary()
-    empty = sum(1 for r in rows if not str(r.get("output") or "").strip() and not (r.get("messages")
-                                                                                  or r.get("conversations")))
-    return {"rows": len(rows), "truncated": lengths["truncated"], "longest": lengths["max"], "p95": lengths["p95"],
-            "mean_tokens": lengths["mean"], "tokens": lengths["tokens"], "empty_outputs": empty,
-            "exact_duplicates": summary["exact_duplicate_rows"], "near_duplicates": summary["near_duplicate_rows"],
-            "leaked_rows": summary["leaked_rows"], "splits": version.splits}
+    summary = quality_report(ws.read(version)).summary()
+    splits = version.splits or {}
+    return {"ref": version.ref, "split": config.split, "max_length": config.max_length,
+            "rows": len(rows), "kept": lengths["kept"], "truncated": lengths["truncated"], "cut": lengths["cut"],
+            "dropped": lengths["dropped"], "unusable": lengths["unusable"], "empty_outputs": lengths["empty"],
+            "longest": lengths["max"], "p95": lengths["p95"], "mean_tokens": lengths["mean"],
+            "tokens": lengths["tokens"], "exact_duplicates": summary["exact_duplicate_rows"],
+            "near_duplicates": summary["near_duplicate_rows"], "leaked_rows": summary["leaked_rows"],
+            "splits": splits, "eval_split": config.eval_split,
+            "eval_rows": splits.get(config.eval_split, 0) if config.eval_split else None}
+
+
+def gate_blocks(gate: dict, lang: str = "en") -> str | None:
+    """What stops the run, in the user's language: no row left to learn from (the trainer would refuse it); None
+    when the run can start."""
+    if gate["kept"]:
+        return None
+    return t("train.gate.blocked", lang, ref=gate["ref"], split=gate["split"] or t("train.every_row", lang),
+             rows=f"{gate['rows']:,}", empty=f"{gate['empty_outputs']:,}", dropped=f"{gate['dropped']:,}",
+             max=gate["max_length"], unusable=f"{gate['unusable']:,}")
 
 
 @modeling.out_of_memory_advice()

@@ -108,7 +108,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.gate.rows": ("Rows", "行数"), "train.gate.truncated": ("Cut by max length", "超长被截断"),
     "train.gate.empty": ("Empty answers", "空回答"), "train.gate.exact": ("Exact duplicates", "完全重复"),
     "train.gate.near": ("Near duplicates", "近似重复"), "train.gate.leaked": ("Leaked val/test rows", "泄漏的验证/测试行"),
-    "train.gate.tokens": ("Tokens", "token 总数"),
+    "train.gate.dropped": ("Skipped: prompt too long", "提示词超长被跳过"), "train.gate.tokens": ("Tokens", "token 总数"),
     "train.gate.lengths": ("Tokens per row: mean {mean}, p95 {p95}, longest {longest} (max length {max}).",
                            "每行 token 数：平均 {mean}，p95 {p95}，最长 {longest}（最大长度 {max}）。"),
     "train.gate.clean": ("No rows cut, no empty answers, no duplicates or leakage.", "没有被截断的行、空回答、重复或泄漏。"),
@@ -139,6 +139,50 @@ STRINGS: dict[str, tuple[str, str]] = {
                    "训练完成。推理时使用模型 id {model}，也可以选它作为基础模型继续训练。"),
     "train.ended": ("The run ended: {state}. {message}", "训练已结束：{state}。{message}"),
     "train.to_runs": ("Compare runs", "比较训练记录"),
+    # `python -m workbench train`: the data gate before launch, live progress, the outcome
+    "train.cli.rows": ("{rows} rows, {kept} left to train on.", "共 {rows} 行，可训练 {kept} 行。"),
+    "train.cli.warning": ("warning: {message}", "注意：{message}"),
+    "train.cli.cut": ("{cut} of {rows} rows are longer than max_length={max} and will be cut.",
+                      "{rows} 行中有 {cut} 行超过最大长度 {max}，将被截断。"),
+    "train.cli.one_row": ("1 row", "1 行"), "train.cli.n_rows": ("{count} rows", "{count} 行"),
+    "train.cli.dropped": ("{rows} will be skipped: the prompt alone is longer than max_length={max}, "
+                          "nothing left to learn.",
+                          "{rows}将被跳过：提示词本身超过最大长度 {max}，没有可学习的回答。"),
+    "train.cli.empty": ("{rows} with an empty output will be skipped.", "{rows}回答为空，将被跳过。"),
+    "train.cli.unusable": ("{rows} the chat template cannot render will be skipped.",
+                           "{rows}无法用对话模板渲染，将被跳过。"),
+    "train.cli.duplicates": ("{exact} exact and {near} near duplicate rows in {ref}.",
+                             "{ref} 中有 {exact} 行完全重复、{near} 行近似重复。"),
+    "train.cli.leaked": ("{rows} also in the validation/test split (leakage).",
+                         "{rows}同时出现在验证/测试集中（泄漏）。"),
+    "train.cli.no_eval": ("{ref} has no validation split '{split}': the run computes no validation loss.",
+                          "{ref} 没有验证集划分“{split}”：本次训练不计算验证损失。"),
+    "train.cli.fix_data": ("Fix: `python -m workbench quality {ref} --fix exact near leakage empty` writes a cleaned "
+                           "version.",
+                           "处理方法：`python -m workbench quality {ref} --fix exact near leakage empty` 会写出清理后的新版本。"),
+    "train.cli.fix_length": ("Raise max_length (or drop the long rows) to keep answers whole.",
+                             "调大 max_length（或删除超长行）可保留完整回答。"),
+    "train.gate.blocked": ("Nothing to train on in {ref}, split {split}: none of its {rows} rows is left "
+                          "({empty} empty outputs, {dropped} prompts longer than max_length={max}, {unusable} rows the "
+                          "chat template cannot render). Raise max_length or fix the data.",
+                          "{ref} 的划分 {split} 中没有可训练的行：{rows} 行全部被跳过（{empty} 行回答为空，{dropped} 行"
+                          "提示词超过最大长度 {max}，{unusable} 行无法用对话模板渲染）。请调大 max_length 或修正数据。"),
+    "train.cli.json_needs_estimate": ("--json prints the gate and the estimate: use it with --estimate.",
+                                      "--json 输出数据检查和时间估算：请与 --estimate 一起使用。"),
+    "train.cli.started": ("Started run {run} ({name}), job {job}.", "已开始训练 {run}（{name}），任务 {job}。"),
+    "train.cli.detached": ("It runs in the background: `python -m workbench jobs list`, `runs show {run}`.",
+                           "训练在后台运行：`python -m workbench jobs list`、`runs show {run}`。"),
+    "train.cli.follow_hint": ("Ctrl+C stops following; the run goes on.", "按 Ctrl+C 停止跟踪；训练会继续。"),
+    "train.cli.step": ("step {step}/{total} · loss {loss} · {speed} tokens/s · ETA {eta}",
+                       "步数 {step}/{total} · 损失 {loss} · {speed} token/秒 · 剩余 {eta}"),
+    "train.cli.eval": ("step {step}: validation loss {loss}", "第 {step} 步：验证损失 {loss}"),
+    "train.cli.summary": ("{steps} steps, train loss {loss}, validation loss {eval_loss}, {speed} tokens/s, "
+                          "{seconds} of training on {rows} rows ({cut} cut).",
+                          "{steps} 步，训练损失 {loss}，验证损失 {eval_loss}，{speed} token/秒，训练用时 {seconds}，"
+                          "共 {rows} 行（{cut} 行被截断）。"),
+    "train.cli.left": ("Stopped following; run {run} goes on in the background. Stop it with "
+                       "`python -m workbench jobs cancel {job}`.",
+                       "已停止跟踪；训练 {run} 在后台继续。停止训练：`python -m workbench jobs cancel {job}`。"),
     # sidebar quick launch
     "quick.title": ("Train", "训练"),
     "quick.caption": ("One click: newest version, its train/validation splits, a preset.",

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import models
 from ..allocator import keep_freed_memory
+from ..i18n import in_language
 from ..jobs import JobCancelled
 from ..storage import write_json_atomic
 from . import checkpoint, formatting, modeling, packing
@@ -43,10 +44,11 @@ def prepare(ws, config: TrainConfig, tokenizer):
     train, problems = formatting.tokenize_rows(tokenizer, rows, config.max_length)
     if not train:
         where = ws.version(config.dataset, config.version).ref + (f" split '{config.split}'" if config.split else "")
-        reason = (f"e.g. row {problems[0]['row']}: {problems[0]['problem']}" if problems
-                  else "the data has no rows / 数据没有任何行")
-        raise TrainError(f"nothing to train on in {where}: {len(problems)} of {len(rows)} rows skipped, {reason} / "
-                         f"{where} 中没有可训练的行")
+        first = problems[0] if problems else None  # its problem is bilingual too: one language per half
+        english = f"e.g. row {first['row']}: {in_language(first['problem'], 'en')}" if first else "the data has no rows"
+        chinese = f"例如第 {first['row']} 行：{in_language(first['problem'], 'zh')}" if first else "数据没有任何行"
+        raise TrainError(f"nothing to train on in {where}: {len(problems)} of {len(rows)} rows skipped, {english} / "
+                         f"{where} 中没有可训练的行：{len(rows)} 行中跳过 {len(problems)} 行，{chinese}")
     evaluation: list = []
     if config.eval_split:
         try:
