@@ -44,11 +44,20 @@ def scripted():
                 script.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "json": body})
                 script.in_flight += 1
                 script.max_in_flight = max(script.max_in_flight, script.in_flight)
+            counted = True
+
+            def finished():  # before the answer goes out: the client may send its next request as soon as it has it
+                nonlocal counted
+                with script.lock:
+                    script.in_flight -= counted
+                    counted = False
+
             try:
                 status, payload, headers, delay = script.next_reply(body)
                 time.sleep(delay)
                 data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
                 data = data.encode("utf-8")
+                finished()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
@@ -59,8 +68,7 @@ def scripted():
             except (BrokenPipeError, ConnectionResetError):
                 pass
             finally:
-                with script.lock:
-                    script.in_flight -= 1
+                finished()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
