@@ -129,7 +129,7 @@ if check or estimate or start:
 
 if st.session_state.get("train_gate", [None])[0] == gate_key:
     _, tokenizer_model, gate = st.session_state["train_gate"]
-    gate_panel(gate, tokenizer_model, split or t("train.every_row"))
+    gate_panel(gate, tokenizer_model)
 
 
 def estimate_result(job_id: str) -> None:

@@ -111,11 +111,11 @@ def side_name(column: str) -> str:
     return named("eval.side", column)
 
 
-def rows_section(report, metric: str | None) -> pd.DataFrame:
+def rows_section(report, metric: str | None, stored_under: tuple[str, dict[str, str]]) -> pd.DataFrame:
     """The side-by-side rows sorted by the largest difference on `metric`, filtered; returns the full table."""
     ws = workspace()
     arms = list(report.summary.get("answers", {}))
-    table = with_human_scores(ws, report, reports.side_by_side(ws, report.id))
+    table = with_human_scores(ws, report, reports.side_by_side(ws, report.id), stored_under)
     table = reports.with_difference(table, arms, metric)
     st.subheader(t("eval.rows_title"))
     columns = st.columns([2, 2, 1, 1, 1, 1.4])
@@ -136,12 +136,12 @@ def rows_section(report, metric: str | None) -> pd.DataFrame:
     return table
 
 
-def with_human_scores(ws, report, table: pd.DataFrame) -> pd.DataFrame:
+def with_human_scores(ws, report, table: pd.DataFrame, stored_under: tuple[str, dict[str, str]]) -> pd.DataFrame:
     """A report no judge scored: the human's scores (HUMAN_SCORE) as "<arm> · human" after each arm's columns
     (a judged report has them beside the judge's already)."""
     if report.config.judge is not None or table.empty:
         return table
-    dataset_id, keys = dataset_and_arm_keys(ws, report)
+    dataset_id, keys = stored_under
     human = stored_scores(ws, dataset_id, HUMAN_SCORE, keys.values())
     for arm, key in keys.items():
         own = [c for c in table.columns if c.startswith(f"{arm} · ")]
@@ -210,7 +210,8 @@ def report_view(report, others: dict) -> None:
     elif not report.summary.get("pairwise"):
         st.info(t("eval.no_metrics"))
     classification_and_pairwise(report.summary, human)
-    table = rows_section(report, metric)
-    human_review_section(report, table)
-    pair_review_section(report, table)
+    stored_under = dataset_and_arm_keys(workspace(), report)  # read once for the rows and both review sections
+    table = rows_section(report, metric, stored_under)
+    human_review_section(report, table, stored_under)
+    pair_review_section(report, table, stored_under)
     exports_and_compare(report, others)

@@ -29,7 +29,7 @@ def show_saved(widget: str, item: tuple, value) -> None:
         st.session_state[widget] = value
 
 
-def human_review_section(report, table: pd.DataFrame) -> None:
+def human_review_section(report, table: pd.DataFrame, stored_under: tuple[str, dict[str, str]]) -> None:
     """Pick a row and an arm, set or clear the human score; agreement (κ) with the judge beside it. Without a
     judge the human still scores each answer (on HUMAN_SCALE)."""
     ws = workspace()
@@ -37,7 +37,7 @@ def human_review_section(report, table: pd.DataFrame) -> None:
     arms = list(report.summary.get("answers", {}))
     if not arms or table.empty:
         return
-    dataset_id, keys = dataset_and_arm_keys(ws, report)
+    dataset_id, keys = stored_under
     metric = review_metrics(config.judge, config.pairwise)[0]
     st.subheader(t("eval.review_title"))
     if config.judge is not None:
@@ -99,7 +99,7 @@ def _review_buttons(prefix: str, save, clear) -> None:
         st.rerun()
 
 
-def pair_review_section(report, table: pd.DataFrame) -> None:
+def pair_review_section(report, table: pd.DataFrame, stored_under: tuple[str, dict[str, str]]) -> None:
     """Pick the better answer of (baseline, challenger) for a row; agreement (κ) with the A/B judge beside it.
     Without an A/B judge the human still picks, on any report with two arms or more."""
     ws = workspace()
@@ -108,7 +108,7 @@ def pair_review_section(report, table: pd.DataFrame) -> None:
     judged = config.pairwise is not None and bool(pairwise.get("arms"))
     if (not judged and len(arms) < 2) or table.empty:
         return
-    dataset_id, keys = dataset_and_arm_keys(ws, report)
+    dataset_id, keys = stored_under
     metric = review_metrics(config.judge, config.pairwise)[1]
     if judged:
         st.subheader(t("eval.pair_review_title"))

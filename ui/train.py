@@ -16,10 +16,11 @@ from workbench.train.preflight import gate_blocks
 from workbench.train.runs import RunInfo, get_run, read_metrics
 
 
-def gate_panel(gate: dict, tokenizer_model: str, split: str) -> None:
+def gate_panel(gate: dict, tokenizer_model: str) -> None:
     """The data check before launch: counts, token lengths, what stops the run, what to fix."""
     with st.container(border=True):
-        st.caption(t("train.gate.title", ref=gate["ref"], split=split, model=tokenizer_model))
+        st.caption(t("train.gate.title", ref=gate["ref"], split=gate["split"] or t("train.every_row"),
+                     model=tokenizer_model))
         counts = {"rows": gate["rows"], "truncated": gate["cut"], "dropped": gate["dropped"],
                   "empty": gate["empty_outputs"], "exact": gate["exact_duplicates"], "near": gate["near_duplicates"],
                   "leaked": gate["leaked_rows"], "tokens": gate["tokens"]}
@@ -97,10 +98,6 @@ def yaml_expander(config, key: str) -> None:
         st.download_button(t("train.download_yaml"), text, file_name="config.yaml", mime="text/yaml", key=key)
 
 
-def _fmt(value, pattern: str = "{:.4f}") -> str:
-    return "–" if value is None else pattern.format(value)
-
-
 def show_run(run: RunInfo, where: str) -> None:
     """Progress, metrics, curves and cancel/resume of one run (drawn again by the caller's fragment)."""
     info = jobs.get(workspace(), run.job_id) if run.job_id else None
@@ -114,10 +111,10 @@ def show_run(run: RunInfo, where: str) -> None:
             st.info(t("train.waiting"))
     else:
         total = int(info.total) if info is not None and info.total else None
-        memory = _fmt(now.get("rss_mb"), "{:,}") + (f" / {now['gpu_mb']:,}" if now.get("gpu_mb") is not None else "")
+        memory = views.figure(now.get("rss_mb"), "{:,}") + (f" / {now['gpu_mb']:,}" if now.get("gpu_mb") is not None else "")
         values = [("step", f"{now.get('step', 0)}" + (f" / {total}" if total else "")),
-                  ("loss", _fmt(now.get("loss"))), ("eval_loss", _fmt(now.get("eval_loss"))),
-                  ("lr", _fmt(now.get("lr"), "{:.2e}")), ("speed", _fmt(now.get("tokens_per_s"), "{:,.0f}")),
+                  ("loss", views.figure(now.get("loss"))), ("eval_loss", views.figure(now.get("eval_loss"))),
+                  ("lr", views.figure(now.get("lr"), "{:.2e}")), ("speed", views.figure(now.get("tokens_per_s"), "{:,.0f}")),
                   ("eta", duration(info.eta_seconds) if info is not None else "–"), ("memory", memory)]
         for (name, value), column in zip(values, st.columns(len(values))):
             column.metric(t(f"train.metric.{name}"), value)

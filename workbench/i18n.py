@@ -5,6 +5,11 @@ import re
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
+
+def has_han(text: str) -> bool:
+    """Whether `text` holds Chinese characters: what tells the halves of an "English / 中文" message apart."""
+    return bool(_HAN.search(text))
+
 LANGUAGES = {"zh": "中文", "en": "English"}
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -254,7 +259,7 @@ def t(key: str, lang: str = "zh", **values) -> str:
 def in_language(text: str, lang: str = "zh") -> str:
     """The user's half of a bilingual "English / 中文" message (job messages, errors); other text as it is."""
     english, separator, chinese = text.rpartition(" / ")
-    if separator and _HAN.search(chinese) and not _HAN.search(english):
+    if separator and has_han(chinese) and not has_han(english):
         return chinese if lang == "zh" else english
     return text
 
@@ -276,11 +281,10 @@ LANGUAGE_SETTINGS_FILE = "ui.json"
 
 def saved_language(root) -> str | None:
     """The language last chosen in the app for the workspace at `root`; None when none was chosen."""
-    from pathlib import Path
+    from .storage import read_settings
 
-    path = Path(root) / "settings" / LANGUAGE_SETTINGS_FILE
     try:
-        language = _json_settings(path).get("language")
+        language = read_settings(root, LANGUAGE_SETTINGS_FILE).get("language")
     except (OSError, ValueError):
         return None
     return language if language in LANGUAGES else None
@@ -288,27 +292,12 @@ def saved_language(root) -> str | None:
 
 def save_language(root, language: str) -> None:
     """Remember `language` ("zh" or "en") as the workspace's UI language (written atomically)."""
-    from pathlib import Path
-
-    from .storage import write_json_atomic
+    from .storage import read_settings, settings_path, write_json_atomic
 
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}; choose one of {sorted(LANGUAGES)}")
-    path = Path(root) / "settings" / LANGUAGE_SETTINGS_FILE
     try:
-        settings = _json_settings(path)
+        settings = read_settings(root, LANGUAGE_SETTINGS_FILE)
     except (OSError, ValueError):
         settings = {}  # an unreadable settings file is replaced, not a reason to refuse the choice
-    write_json_atomic(path, {**settings, "language": language})
-
-
-def _json_settings(path) -> dict:
-    """A settings JSON object ({} when the file does not exist yet)."""
-    import json
-
-    if not path.exists():
-        return {}
-    settings = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(settings, dict):
-        raise ValueError(f"{path} is not a JSON object")
-    return settings
+    write_json_atomic(settings_path(root, LANGUAGE_SETTINGS_FILE), {**settings, "language": language})

@@ -255,13 +255,23 @@ def wait(ws, job_id: str, timeout: float = 120.0, poll: float = 0.1) -> JobInfo:
 
 def follow(ws, job_id: str, out=print, poll: float = 1.0) -> JobInfo:
     """Print the job's progress messages as they change until it finishes (the CLI's foreground mode)."""
-    last = ""
+    shown = [""]
+
+    def show(info: JobInfo) -> None:
+        if info.message != shown[0]:
+            out(info.message)
+            shown[0] = info.message
+
+    return watch(ws, job_id, show, poll)
+
+
+def watch(ws, job_id: str, on_poll: Callable[[JobInfo], None], poll: float = 1.0) -> JobInfo:
+    """Call `on_poll` with the job's state at every poll until it finishes (also a job whose process died);
+    returns the last state."""
     while True:
         mark_dead_jobs(ws)
         info = get(ws, job_id)
-        if info.message != last:
-            out(info.message)
-            last = info.message
+        on_poll(info)
         if info.state in FINISHED:
             return info
         time.sleep(poll)

@@ -39,6 +39,27 @@ def write_json_atomic(target: Path, data) -> None:
     write_text_atomic(target, json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def settings_path(root, name: str) -> Path:
+    return Path(root) / "settings" / name
+
+
+def read_settings(root, name: str) -> dict:
+    """The workspace's settings file settings/<name> ({} before its first save); ValueError when it holds
+    something other than a JSON object."""
+    path = settings_path(root, name)
+    if not path.exists():
+        return {}
+    settings = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path} is not a JSON object")
+    return settings
+
+
+def update_settings(root, name: str, **values) -> None:
+    """Set `values` in settings/<name>, keeping its other keys (written atomically)."""
+    write_json_atomic(settings_path(root, name), {**read_settings(root, name), **values})
+
+
 def _fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:

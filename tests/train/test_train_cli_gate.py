@@ -183,7 +183,7 @@ def test_ctrl_c_stops_following_only_and_says_how_to_stop_the_run(train_ws, tmp_
     def interrupted(seconds):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("workbench.train.cli.time.sleep", interrupted)
+    monkeypatch.setattr("workbench.jobs.time.sleep", interrupted)
     assert follow_run(ws, run.id, run.job_id, 6, "en") == 130
     assert capsys.readouterr().err == (f"\nStopped following; run {run.id} goes on in the background. Stop it with "
                                        f"`python -m workbench jobs cancel {run.job_id}`.\n")

@@ -90,13 +90,12 @@ def _judge(ctx, report, config: EvalConfig, inference) -> bool:
 
     tasks = [(config.judge, report.judge_log, judge_items, judge_pointwise),
              (config.pairwise, report.pairwise_log, pair_items, judge_pairwise)]
-    runs = [(judge, log, items_of(ctx.ws, config, inference), run) for judge, log, items_of, run in tasks
+    runs = [(judge, log, items_of(ctx.ws, config, inference), run, log.done()) for judge, log, items_of, run in tasks
             if judge is not None]
     if not runs:
         return False
-    progress = JudgeProgress(ctx, [(judge.mode, items, log.done()) for judge, log, items, _ in runs])
-    for judge, log, items, run in runs:
-        done = log.done()
+    progress = JudgeProgress(ctx, [(judge.mode, items, done) for judge, _, items, _, done in runs])
+    for judge, log, items, run, done in runs:
         ctx.log(both(f"judge.progress.start_{judge.mode}", judge=judge.judge,
                      todo=f"{len(items) - progress.judged[judge.mode]:,}", total=f"{len(items):,}"))
         progress.show(judge.mode)

@@ -8,8 +8,8 @@ import pandas as pd
 
 from ..i18n import STRINGS, in_language, t
 from ..infer.store import get_inference
-from .overrides import OverrideKey, agreement, overrides_for, pair_arm
-from .scoring import answers, pair_verdicts, read_scores
+from .overrides import OverrideKey, agreement, pair_arm, pick_key, stored_scores, stored_winners
+from .scoring import answers, arm_keys_of, pair_verdicts, read_scores
 from .store import get_report
 
 HEADLINE = ("judge", "similarity", "exact", "rouge-l", "bleu-4", "rouge-1", "rouge-2")
@@ -38,8 +38,8 @@ def side_by_side(ws, report_id: str) -> pd.DataFrame:
         for metric, values in scores[scores["arm"] == arm].groupby("metric", sort=False):
             table[f"{arm} · {metric}"] = values.set_index("row_id")["value"]
     if report.config.judge is not None:  # the human's score beside the judge's, where the annotator set one
-        keys = _arm_keys(frame)
-        by_key = _human_scores(ws, inference.dataset_id, report.config.judge.metric, keys)
+        keys = arm_keys_of(frame)
+        by_key = stored_scores(ws, inference.dataset_id, report.config.judge.metric, keys.values())
         for arm, key in keys.items():
             if f"{arm} · judge" in table:
                 values = [by_key.get((row_id, key)) for row_id in table.index]
@@ -82,17 +82,7 @@ def filter_rows(table: pd.DataFrame, text: str = "", column: str | None = None, 
 
 def arm_keys(ws, inference) -> dict[str, str]:
     """Arm label -> the key its overrides are stored under (model id, + system-prompt hash for a variant)."""
-    return _arm_keys(answers(ws, inference))
-
-
-def _arm_keys(frame: pd.DataFrame) -> dict[str, str]:
-    return frame.drop_duplicates("arm").set_index("arm")["arm_key"].to_dict()
-
-
-def _human_scores(ws, dataset_id: str, metric: str, keys: dict[str, str]) -> dict[tuple[str, str], float]:
-    """(row id, arm key) -> the human's score, for the given arms' overrides of `metric`."""
-    found = overrides_for(ws, dataset_id, metric, list(keys.values()))
-    return {(str(k.row_id), k.arm): o.score for k, o in found.items() if o.score is not None}
+    return arm_keys_of(answers(ws, inference))
 
 
 def human_review(ws, report_id: str) -> dict:
@@ -106,7 +96,7 @@ def human_review(ws, report_id: str) -> dict:
     judged = read_scores(report.folder)
     judged = judged[(judged["metric"] == "judge") & (judged["status"] == "ok")]
     judge_scores = {(str(r.row_id), keys.get(r.arm, r.arm)): r.value for r in judged.itertuples()}
-    human_scores = _human_scores(ws, inference.dataset_id, config.judge.metric, keys)
+    human_scores = stored_scores(ws, inference.dataset_id, config.judge.metric, keys.values())
     found = agreement(judge_scores, human_scores, report.summary.get("judge", {}).get("scale"))
     return {"overrides": len(human_scores), "agreement": found, "human": human_scores, "arm_keys": keys}
 
@@ -135,8 +125,7 @@ def pair_review(ws, report_id: str) -> dict:
         if verdict.status == "ok":
             pair = pair_arm(keys.get(verdict.arm_a, verdict.arm_a), keys.get(verdict.arm_b, verdict.arm_b))
             judge[(str(verdict.row_id), pair)] = keys.get(verdict.winner, verdict.winner)
-    human = {(k.row_id, k.arm): o.winner
-             for k, o in overrides_for(ws, inference.dataset_id, config.pairwise.metric).items() if o.winner}
+    human = stored_winners(ws, inference.dataset_id, config.pairwise.metric)
     return {"overrides": len(human), "agreement": agreement(judge, human), "human": human, "judge": judge,
             "arm_keys": keys}
 
@@ -146,8 +135,7 @@ def pair_override_key(ws, report_id: str, row_id, challenger: str) -> OverrideKe
     report = get_report(ws, report_id)
     inference = get_inference(ws, report.config.inference)
     keys, baseline = arm_keys(ws, inference), report.summary["pairwise"]["baseline"]
-    return OverrideKey(inference.dataset_id, str(row_id), pair_arm(keys[baseline], keys[challenger]),
-                       report.config.pairwise.metric)
+    return pick_key(inference.dataset_id, row_id, keys[baseline], keys[challenger], report.config.pairwise.metric)
 
 
 def summary_table(summary: dict, human: dict | None = None, lang: str | None = None) -> pd.DataFrame:

@@ -10,9 +10,9 @@ import pandas as pd
 
 from ..i18n import in_language, t
 from ..infer.store import get_inference
-from .overrides import overrides_for, pair_arm
+from .overrides import pair_arm, stored_winners
 from .report import arm_keys, headline_metric, side_by_side, with_difference
-from .scoring import pair_verdicts, read_scores
+from .scoring import baseline_verdicts, read_scores
 from .store import get_report
 
 JUDGE_REASON, AB_JUDGE, AB_REASON, HUMAN_PICK = "judge reason", "A/B judge", "A/B reason", "human pick"
@@ -67,9 +67,8 @@ def _with_pairs(ws, table: pd.DataFrame, report, lang: str | None) -> pd.DataFra
     keys = arm_keys(ws, inference)
     labels = {key: arm for arm, key in keys.items()}
     baseline = report.summary["pairwise"]["baseline"]
-    verdicts = {(str(v.row_id), v.arm_b): v for v in pair_verdicts(report.pairwise_log) if v.arm_a == baseline}
-    picks = {(k.row_id, k.arm): o.winner for k, o in overrides_for(ws, inference.dataset_id,
-                                                                   report.config.pairwise.metric).items() if o.winner}
+    verdicts = baseline_verdicts(report.pairwise_log, baseline)
+    picks = stored_winners(ws, inference.dataset_id, report.config.pairwise.metric)
     tie = t("eval.tie", lang or "en")
     for arm in report.summary["pairwise"].get("arms", {}):
         pair, prefix = pair_arm(keys.get(baseline, baseline), keys.get(arm, arm)), f"{baseline} vs {arm}"

@@ -4,8 +4,8 @@ the two. Only overrides of this report's rows count; the judge-only figures stay
 from __future__ import annotations
 
 from ..infer.store import get_inference
-from .overrides import agreement, overrides_for, pair_arm
-from .scoring import answers, pair_verdicts, read_scores
+from .overrides import agreement, pair_arm, stored_scores, stored_winners
+from .scoring import answers, arm_keys_of, baseline_verdicts, read_scores
 from .stats import mean_ci
 from .store import get_report
 
@@ -17,7 +17,7 @@ def human_adjusted(ws, report_id: str) -> dict:
     config, inference = report.config, get_inference(ws, report.config.inference)
     frame = answers(ws, inference)
     frame["row_id"] = frame["row_id"].astype(str)
-    keys = frame.drop_duplicates("arm").set_index("arm")["arm_key"].to_dict()
+    keys = arm_keys_of(frame)
     result = {"judge": None, "judge_agreement": None, "pairwise": None, "pairwise_agreement": None}
     if config.judge is not None:
         result.update(_pointwise(ws, report, config, inference.dataset_id, frame, keys))
@@ -40,8 +40,7 @@ def _pointwise(ws, report, config, dataset_id: str, frame, keys: dict[str, str])
     scores = scores[scores["metric"] == "judge"].copy()
     scores["row_id"] = scores["row_id"].astype(str)
     judged = {(r.row_id, r.arm): r.value for r in scores.itertuples() if r.status == "ok"}
-    found = overrides_for(ws, dataset_id, config.judge.metric, list(keys.values()))
-    human = {(k.row_id, k.arm): o.score for k, o in found.items() if o.score is not None}
+    human = stored_scores(ws, dataset_id, config.judge.metric, keys.values())
     arms, judge_by_key, human_by_key = {}, {}, {}
     for arm, group in frame.groupby("arm", sort=False):
         values, overridden = [], 0
@@ -64,9 +63,8 @@ def _pointwise(ws, report, config, dataset_id: str, frame, keys: dict[str, str])
 def _pairwise(ws, report, config, dataset_id: str, frame, keys: dict[str, str]) -> dict:
     """Per challenger arm against the baseline: the judge's outcomes with the human's picks in their place."""
     baseline = report.summary["pairwise"]["baseline"]
-    picks = {(k.row_id, k.arm): o.winner for k, o in overrides_for(ws, dataset_id, config.pairwise.metric).items()
-             if o.winner}
-    verdicts = {(str(v.row_id), v.arm_b): v for v in pair_verdicts(report.pairwise_log) if v.arm_a == baseline}
+    picks = stored_winners(ws, dataset_id, config.pairwise.metric)
+    verdicts = baseline_verdicts(report.pairwise_log, baseline)
     ok = frame[frame["status"] == "ok"]
     answered = {arm: set(group["row_id"]) for arm, group in ok.groupby("arm", sort=False)}
     arms, judge_by_key, human_by_key = {}, {}, {}

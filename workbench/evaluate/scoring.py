@@ -27,6 +27,11 @@ def answers(ws, inference) -> pd.DataFrame:
     return frame
 
 
+def arm_keys_of(frame: pd.DataFrame) -> dict[str, str]:
+    """Arm label -> its override key, from `answers`' frame."""
+    return frame.drop_duplicates("arm").set_index("arm")["arm_key"].to_dict()
+
+
 def _ok(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["status"] == "ok"]
 
@@ -78,6 +83,11 @@ def judge_scores(log) -> pd.DataFrame:
 
 def pair_verdicts(log) -> list[PairJudgement]:
     return [PairJudgement.from_record(r) for r in log.done().values()]
+
+
+def baseline_verdicts(log, baseline: str) -> dict[tuple[str, str], PairJudgement]:
+    """(row id, challenger arm) -> the A/B judge's verdict on `baseline` against that arm."""
+    return {(str(v.row_id), v.arm_b): v for v in pair_verdicts(log) if v.arm_a == baseline}
 
 
 def finite(values) -> list[float]:

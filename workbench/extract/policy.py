@@ -7,9 +7,10 @@ refused even when the user allows private network URLs.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from ..storage import read_settings, update_settings
 
 MB = 1024 * 1024
 # Addresses and names of cloud instance-metadata services: never fetched, whatever the settings say.
@@ -113,14 +114,9 @@ def _listed(address: str, port: int, entries: tuple[str, ...]) -> bool:
 def fetch_policy_for(ws, allow_private: bool = False) -> FetchPolicy:
     """The workspace's policy: strict unless the user switched on private network URLs in the settings, or
     `allow_private` does for one command (the CLI's --allow-private-urls; never saved)."""
-    path = ws.root / "settings" / SETTINGS_FILE
-    settings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    settings = read_settings(ws.root, SETTINGS_FILE)
     return FetchPolicy(allow_private=bool(allow_private or settings.get("allow_private_urls", False)))
 
 
 def save_fetch_settings(ws, allow_private_urls: bool) -> None:
-    from ..storage import write_json_atomic
-
-    path = ws.root / "settings" / SETTINGS_FILE
-    settings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    write_json_atomic(path, {**settings, "allow_private_urls": bool(allow_private_urls)})
+    update_settings(ws.root, SETTINGS_FILE, allow_private_urls=bool(allow_private_urls))

@@ -10,6 +10,7 @@ import gc
 import time
 
 from .. import jobs
+from ..i18n import has_han
 from ..jobs import job_kind
 from ..model_convert import ModelError
 from .config import InferConfig
@@ -144,7 +145,7 @@ def answered_message(arm: str, done: int, total: int) -> str:
 
 
 def _english(name: str, fallback: str) -> str:
-    return fallback if " / " in name or any("\u3400" <= char <= "\u9fff" for char in name) else name
+    return fallback if " / " in name or has_han(name) else name  # the English half stays free of Chinese
 
 
 def _chinese(name: str) -> str:

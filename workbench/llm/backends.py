@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from .endpoints import Endpoint, api_key, redact
-from .types import Completion, GenerationParams, LLMError, without_cut_character
+from .types import Completion, GenerationParams, LLMError, sampling_options, without_cut_character
 
 Messages = list[dict]
 Result = Completion | LLMError
@@ -191,7 +191,7 @@ class LocalBackend(Backend):
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = model.eval()
         eos = self.model.generation_config.eos_token_id
-        self._stop_ids = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id,
+        self.stop_ids = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id,
                           *(eos if isinstance(eos, list) else [eos])} - {None}
         self._lock = threading.Lock()  # one generation at a time per loaded model
 
@@ -243,17 +243,12 @@ class LocalBackend(Backend):
         shared = shared_prefix_length(batch)
         shared = shared if shared >= SHARED_PREFIX_MIN else 0
         input_ids, attention_mask = padded_layout(batch, shared, self.tokenizer.pad_token_id)
-        sampling = params.temperature > 0
         with self._lock, torch.no_grad():
             cache = prompt_cache(self.model, batch, shared, params.max_new_tokens, self.tokenizer.pad_token_id)
             if params.seed is not None:
                 torch.manual_seed(params.seed)
-            options = {"do_sample": sampling, "max_new_tokens": params.max_new_tokens,
-                       "pad_token_id": self.tokenizer.pad_token_id, "past_key_values": cache}
-            if sampling:
-                options.update(temperature=params.temperature, top_p=params.top_p)
-            else:
-                options.update(temperature=None, top_p=None, top_k=None)
+            options = {"max_new_tokens": params.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id,
+                       "past_key_values": cache, **sampling_options(params)}
             if params.stop:
                 options.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
             output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **options)
@@ -264,17 +259,22 @@ class LocalBackend(Backend):
     def _completion(self, generated: list[int], prompt_tokens: int, params: GenerationParams,
                     seconds: float) -> Result:
         # a row that finished early is padded while the rest of its batch goes on: count up to its end only
-        end = next((i for i, token in enumerate(generated) if token in self._stop_ids), len(generated))
+        end = next((i for i, token in enumerate(generated) if token in self.stop_ids), len(generated))
         tokens = generated[:end]
         text = self.tokenizer.decode(tokens, skip_special_tokens=True)
         for stop in params.stop:
             text = text.split(stop)[0]
         if not text.strip():
             return LLMError("empty")
-        finish = "stop" if end < len(generated) or len(tokens) < params.max_new_tokens else "length"
+        finish = "length" if self.cut_by_length(generated, params.max_new_tokens) else "stop"
         if finish == "length":
             text = without_cut_character(text)
         return Completion(text, self.model_id, finish, prompt_tokens, len(tokens), seconds)
+
+
+    def cut_by_length(self, generated: list[int], max_new_tokens: int) -> bool:
+        """The length limit cut the answer: max_new_tokens tokens made and no end-of-text token among them."""
+        return len(generated) >= max_new_tokens and not self.stop_ids.intersection(generated)
 
 
 def shared_prefix_length(batch: list[list[int]]) -> int:

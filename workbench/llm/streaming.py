@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from transformers.generation.streamers import BaseStreamer
 
-from .types import LLMError, without_cut_character
+from .types import LLMError, sampling_options, without_cut_character
 
 _END = object()
 
@@ -89,11 +89,7 @@ def stream_local(backend, messages: list[dict], params) -> Iterator[str]:
     inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
     streamer = TokenStreamer(tokenizer, timeout=600)
     options = {"max_new_tokens": params.max_new_tokens, "pad_token_id": tokenizer.pad_token_id,
-               "streamer": streamer, "do_sample": params.temperature > 0}
-    if params.temperature > 0:
-        options.update(temperature=params.temperature, top_p=params.top_p)
-    else:
-        options.update(temperature=None, top_p=None, top_k=None)
+               "streamer": streamer, **sampling_options(params)}
     failure: list[BaseException] = []
 
     def generate():
@@ -112,9 +108,6 @@ def stream_local(backend, messages: list[dict], params) -> Iterator[str]:
     thread.join()
     if failure:
         raise LLMError("model", f"{type(failure[0]).__name__}: {failure[0]}")
-    # as LocalBackend decides it: cut when it made max_new_tokens tokens without an end-of-text one
-    ids = streamer.ids
-    cut = len(ids) >= params.max_new_tokens and not set(ids) & backend._stop_ids
-    rest = streamer.rest(cut)
+    rest = streamer.rest(backend.cut_by_length(streamer.ids, params.max_new_tokens))
     if rest:
         yield rest

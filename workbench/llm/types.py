@@ -54,6 +54,14 @@ class GenerationParams:
             raise ValueError("top_p must be in (0, 1] / top_p 必须在 (0, 1] 之间")
 
 
+def sampling_options(params) -> dict:
+    """`generate`'s options for `params`: sampled at its temperature and top_p, else greedy with the model's own
+    sampling defaults switched off."""
+    if params.temperature > 0:
+        return {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
+    return {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+
+
 def without_cut_character(text: str) -> str:
     """An answer cut at max_new_tokens can end in the first byte-tokens of a Chinese character, which decode to
     U+FFFD: drop those, so the answer ends in whole characters ("情感：�" -> "情感：")."""

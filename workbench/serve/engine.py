@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from ..llm.types import Completion, GenerationParams, without_cut_character
+from ..llm.types import Completion, GenerationParams, sampling_options, without_cut_character
 
 
 class RequestError(ValueError):
@@ -83,7 +83,7 @@ class TransformersEngine:
 
         backend = LocalBackend(ws, Endpoint("serve", "local", model=str(model), max_concurrency=1), progress)
         self.model_id, self.model, self.tokenizer = backend.model_id, backend.model, backend.tokenizer
-        self.end_ids = backend._stop_ids  # an answer ending in one of these stopped, even at the length limit
+        self.end_ids = backend.stop_ids  # an answer ending in one of these stopped, even at the length limit
         ensure_chat_template(self.tokenizer)  # a base model without one talks ChatML, as it was trained
         self.context_length = getattr(self.model.config, "max_position_embeddings", None)
         self._lock = threading.Lock()  # one generation at a time (see the module docstring)
@@ -124,12 +124,10 @@ class TransformersEngine:
         import torch
 
         params = prepared.params
-        options = {"do_sample": params.temperature > 0, "max_new_tokens": params.max_new_tokens,
-                   "pad_token_id": self.tokenizer.pad_token_id}
+        options = {"max_new_tokens": params.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id,
+                   **sampling_options(params)}
         if params.temperature > 0:  # top_k 0: OpenAI samples from the whole top_p nucleus, not the top 50
-            options.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
-        else:
-            options.update(temperature=None, top_p=None, top_k=None)
+            options["top_k"] = 0
         if params.stop:
             options.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
         with self._lock, torch.no_grad():

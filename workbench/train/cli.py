@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 from ..i18n import duration, in_language, t
+from .views import figure
 
 
 def register(verbs) -> None:
@@ -117,23 +117,21 @@ def follow_run(ws, run_id: str, job_id: str, total: int, lang: str, poll: float 
     from .. import jobs
     from .runs import get_run, read_metrics
 
-    folder, seen, first = get_run(ws, run_id).folder, 0, None
+    folder, seen = get_run(ws, run_id).folder, {"rows": 0, "first": None}
+
+    def show_new_rows(_info) -> None:
+        rows = read_metrics(folder)
+        for row in rows[min(seen["rows"], len(rows)):]:
+            if "loss" in row:
+                seen["first"] = seen["first"] or row
+                print(step_line(row, seen["first"], total, lang), flush=True)
+            elif "eval_loss" in row:
+                print(t("train.cli.eval", lang, step=row["step"], loss=figure(row["eval_loss"])), flush=True)
+        seen["rows"] = len(rows)
+
     print(t("train.waiting", lang) + " " + t("train.cli.follow_hint", lang), flush=True)
     try:
-        while True:
-            jobs.mark_dead_jobs(ws)
-            info = jobs.get(ws, job_id)
-            rows = read_metrics(folder)
-            for row in rows[min(seen, len(rows)):]:
-                if "loss" in row:
-                    first = first or row
-                    print(step_line(row, first, total, lang), flush=True)
-                elif "eval_loss" in row:
-                    print(t("train.cli.eval", lang, step=row["step"], loss=_loss(row["eval_loss"])), flush=True)
-            seen = len(rows)
-            if info.state in jobs.FINISHED:
-                break
-            time.sleep(poll)
+        info = jobs.watch(ws, job_id, show_new_rows, poll)
     except KeyboardInterrupt:
         print("\n" + t("train.cli.left", lang, run=run_id, job=job_id), file=sys.stderr)
         return 130
@@ -148,19 +146,15 @@ def step_line(row: dict, first: dict, total: int, lang: str) -> str:
         per_step = (row["time"] - first["time"]) / (step - first["step"])
     else:
         per_step = row.get("seconds", 0.0) / max(step, 1)
-    return t("train.cli.step", lang, step=step, total=total, loss=_loss(row["loss"]),
+    return t("train.cli.step", lang, step=step, total=total, loss=figure(row["loss"]),
              speed=f"{row.get('tokens_per_s', 0):,.0f}", eta=duration(max(0, total - step) * per_step))
-
-
-def _loss(value) -> str:
-    return "–" if value is None else f"{value:.4f}"
 
 
 def _outcome(run, info, lang: str) -> int:
     if info.state == "succeeded":
         summary = run.summary or {}
-        print(t("train.cli.summary", lang, steps=summary.get("steps", "–"), loss=_loss(summary.get("train_loss")),
-                eval_loss=_loss(summary.get("eval_loss")), speed=f"{summary.get('tokens_per_s', 0):,.0f}",
+        print(t("train.cli.summary", lang, steps=summary.get("steps", "–"), loss=figure(summary.get("train_loss")),
+                eval_loss=figure(summary.get("eval_loss")), speed=f"{summary.get('tokens_per_s', 0):,.0f}",
                 seconds=duration(summary.get("train_seconds")), rows=f"{summary.get('rows', 0):,}",
                 cut=f"{summary.get('rows_cut', 0):,}"))
         print(t("train.done", lang, model=run.model_id))

@@ -133,7 +133,7 @@ def length_report(tokenizer, rows: list[dict], max_length: int) -> dict:
         cut += example.answer_tokens > 0 and example.truncated
     empty = sum(1 for _, problem in problems if problem["problem"] == EMPTY_OUTPUT)
     array = np.asarray(lengths or [0])
-    return {"rows": len(lengths), "truncated": int((array > max_length).sum()) if lengths else 0, "cut": cut,
+    return {"rows": len(lengths), "truncated": int((array > max_length).sum()), "cut": cut,
             "dropped": dropped, "empty": empty, "unusable": len(problems) - empty, "kept": len(lengths) - dropped,
             "max": int(array.max()),
             "mean": round(float(array.mean()), 1), "p95": int(np.percentile(array, 95)), "tokens": int(array.sum())}

@@ -31,13 +31,14 @@ def target_modules(ws, model_id: str) -> list[str]:
 def quality_gate(ws, config: TrainConfig, tokenizer) -> dict:
     """What the run would meet in its data: rows cut or skipped by max length, empty outputs, duplicates, leakage.
     Rows are tokenized once, with the run's chat template and its row filter; no model is loaded."""
-    from ..data.quality import quality_report
+    from ..data.quality_fixes import QualityOptions, cached_report, report_for_version
     from .trainer import split_rows
 
     version = ws.version(config.dataset, config.version)
     rows = split_rows(ws, config, config.split)
     lengths = formatting.length_report(tokenizer, rows, config.max_length)
-    summary = quality_report(ws.read(version)).summary()
+    options = QualityOptions()  # the Quality page's defaults: its cached report serves here, and this one there
+    summary = (cached_report(version, options) or report_for_version(ws, version, options)).summary()
     splits = version.splits or {}
     return {"ref": version.ref, "split": config.split, "max_length": config.max_length,
             "rows": len(rows), "kept": lengths["kept"], "truncated": lengths["truncated"], "cut": lengths["cut"],

@@ -41,6 +41,11 @@ class Knob:
     format: str | None = None
 
 
+def figure(value, pattern: str = "{:.4f}") -> str:
+    """A metric as the page and the CLI show it ("–" when there is none yet)."""
+    return "–" if value is None else pattern.format(value)
+
+
 def knob(field: str) -> Knob:
     info = TrainConfig.model_fields[field]
     annotation, default = info.annotation, info.default
