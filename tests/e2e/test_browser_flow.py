@@ -190,6 +190,7 @@ def evaluate_review_and_export(page, tmp_path) -> None:
     rows = page.locator(".st-key-eval_review_row").locator('[data-testid="stSelectbox"]')  # not the pick's row box
     page.get_by_role("button", name="Download HTML report").wait_for()  # the report is fully on screen
     for choice in (0, 1):
+        expect(rows).to_have_count(1, timeout=30_000)  # a rerun after Save may still show the old box beside the new
         choose(page, rows, choice)
         set_number(page, "Your score (1-10)", str(3 + choice))
         click(page, "Save my score")
