@@ -1,7 +1,7 @@
 """Workbench entry point: navigation, sidebar (workspace, language, running jobs)."""
 import streamlit as st
 
-from ui.common import job_card, model_name, sidebar_settings, t, workspace
+from ui.common import job_card, model_name, show_current_label, sidebar_settings, t, workspace
 from workbench import jobs
 from workbench.models import list_models
 from workbench.train import views
@@ -38,6 +38,7 @@ def quick_launch() -> None:
                                    format_func=lambda d: f"{datasets[d].name}@{datasets[d].head}")
             model = st.selectbox(t("train.knob.base_model"), [m.id for m in list_models(ws) if m.available],
                                  key="quick_model", format_func=model_name(ws))
+            show_current_label("quick_preset")
             preset = st.selectbox(t("train.preset"), list(PRESETS), key="quick_preset",
                                   format_func=lambda p: t(f"train.preset.{p}"))
             submitted = st.form_submit_button(t("quick.start"), type="primary", disabled=not model, key="quick_start")

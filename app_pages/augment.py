@@ -2,21 +2,27 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import column_labels, job_card, lang, model_name, pick_version, t, workspace
+from ui.common import column_labels, job_card, lang, model_name, pick_version, show_current_label, t, workspace
 from workbench import jobs
 from workbench.augment import STRATEGIES, AugmentConfig, start_augment
-from workbench.augment.jobs import live_sample, outcome
-from workbench.i18n import LANGUAGES
+from workbench.augment.jobs import job_subject, live_sample, newest_job_dataset, outcome, page_jobs, stale_advice
+from workbench.i18n import LANGUAGES, in_language
 from workbench.llm import list_endpoints
+from workbench.workspace import StaleVersionError
 
 ws = workspace()
 st.title(t("augment.title"))
 st.caption(t("augment.caption"))
+
+
+if not st.session_state.get("current_dataset"):  # a reload or a new session: back where the last job works
+    st.session_state["current_dataset"] = newest_job_dataset(ws)
 version = pick_version("augment")
 if version is None:
     st.stop()
 
 cols = st.columns(3)
+show_current_label("augment_strategy", "augment_language")
 strategy = cols[0].selectbox(t("augment.strategy"), list(STRATEGIES), key="augment_strategy",
                              format_func=lambda s: t(f"augment.strategy.{s}"))
 multiplier = cols[1].slider(t("augment.multiplier"), 1, 10, 2, key="augment_multiplier")
@@ -27,7 +33,8 @@ language = cols[0].selectbox(t("augment.language"), ["auto", "zh", "en"], key="a
                              format_func=lambda code: LANGUAGES.get(code) or t("augment.language.auto"))
 split = cols[1].selectbox(t("augment.split"), [None] + list(version.splits), key="augment_split",
                           format_func=lambda s: s or "–")
-max_rows = cols[2].number_input(t("augment.max_rows"), 0, version.rows, min(version.rows, 50), key="augment_max_rows")
+max_rows = cols[2].number_input(t("augment.max_rows"), 0, version.rows, min(version.rows, 50),
+                           key=f"augment_max_rows_{version.dataset_id}")  # its own per dataset: a 1-row one's 1 stays there
 style = domain = ""
 if strategy == "style_transfer":
     style = cols[3].text_input(t("augment.style"), placeholder="甄嬛传里的宫廷腔调", key="augment_style")
@@ -49,12 +56,14 @@ if st.button(t("augment.start"), type="primary", key="augment_start", disabled=n
     except ValueError as error:
         st.error(str(error))
     else:
-        st.session_state["augment_job"] = start_augment(ws, version.ref, config)
+        try:
+            st.session_state["augment_job"] = start_augment(ws, version.ref, config)
+        except StaleVersionError as error:  # an older version picked: its new rows could never be saved
+            st.error(stale_advice(error.dataset_id, error.parent, error.head, lang()))
 
 
-@st.fragment(run_every=2)
-def progress() -> None:
-    info = jobs.get(ws, st.session_state["augment_job"])
+def show_job(info) -> None:
+    """The job's card, its latest answers and, once it has finished, what it saved, kept and dropped (and why)."""
     job_card(info, where="augment")
     sample = live_sample(ws, info.id)
     if sample:
@@ -67,7 +76,30 @@ def progress() -> None:
         (st.success if info.result.get("ref") else st.warning)(said)
         if hint:
             st.info(hint)
+    elif info.state == "failed" and info.error:
+        st.error(in_language(info.error, lang()))
 
 
-if st.session_state.get("augment_job"):
-    progress()
+def follow(job_id: str) -> None:
+    """Polled every 2 s while the job is active; when it ends, one full rerun with its new version selected."""
+    was_active = jobs.get(ws, job_id).state in jobs.ACTIVE
+
+    def live() -> None:
+        info = jobs.get(ws, job_id)
+        if was_active and info.state not in jobs.ACTIVE:
+            if (info.result or {}).get("ref"):  # the next augment starts from the rows this one added
+                new = ws.resolve(info.result["ref"])
+                st.session_state["augment_select_version"] = (new.dataset_id, new.number)
+            st.rerun()
+        show_job(info)
+
+    st.fragment(live, run_every=2 if was_active else None)()
+
+
+# The newest job on this dataset, the running one first; jobs running on other datasets are named.
+shown, elsewhere = page_jobs(ws, version.dataset_id)
+if elsewhere:
+    st.info(t("augment.running_elsewhere", jobs=t("common.list_sep").join(job_subject(info, lang()) for info in elsewhere)))
+if shown is not None:
+    st.subheader(t("augment.latest_job"))
+    follow(shown.id)

@@ -1,7 +1,8 @@
 """Datasets: browse rows page by page (server-side), search, filter, edit, delete, validate, stats."""
 import streamlit as st
 
-from ui.common import histogram_chart, length_table, model_name, pick_version, rows_frame, saved, show_problems, t, workspace
+from ui.common import (histogram_chart, length_table, model_name, pick_version, rows_frame, saved, show_current_label,
+                       show_problems, t, workspace)
 from workbench import jobs
 from workbench.data import operations
 from workbench.data.browse import RowFilter, head, page, row_by_id
@@ -39,11 +40,13 @@ def committed(action, *args) -> None:
 
 SECTIONS = {"rows": "ds.rows", "problems": "common.problems", "stats": "ds.stats"}
 # One section at a time: only what is on screen is computed (a 1M-row version stays quick to open).
+show_current_label("ds_section")
 section = st.radio(t("ds.section"), list(SECTIONS), format_func=lambda k: t(SECTIONS[k]), horizontal=True,
                    key="ds_section", label_visibility="collapsed")
 if section == "rows":
     cols = st.columns([3, 2, 1, 1, 1, 1])
     search = cols[0].text_input(t("ds.search"), key="ds_search")
+    show_current_label("ds_field")
     field = cols[1].selectbox(t("ds.field"), [None] + user_columns, key="ds_field",
                               format_func=lambda f: f or t("ds.all_fields"))
     split = cols[2].selectbox(t("ds.split"), [None] + list(version.splits), key="ds_split",
@@ -79,11 +82,12 @@ elif section == "problems":
     if st.session_state.get("ds_report", (None,))[0] == version.ref:
         report = st.session_state["ds_report"][1]
         st.json(report.summary(), expanded=False)
-        show_problems(report.problems)
+        show_problems(report.problems, row_ids=True)
         if len(report.error_rows) and st.button(t("ds.drop_bad"), key="ds_drop_bad"):
             committed(operations.drop_invalid_rows)
 elif section == "stats":
     models, name_of = [m for m in list_models(ws) if m.available], model_name(ws)
+    show_current_label("ds_tokenizer", "ds_unit")
     tokenizer_id = st.selectbox(t("ds.tokenizer"), [None] + [m.id for m in models], key="ds_tokenizer",
                                 format_func=lambda m: name_of(m) if m else t("ds.chars_only"))
     stats, sampled = sample_stats(version.path, tuple(user_columns), tokenizer_id)

@@ -1,7 +1,7 @@
 """Evaluate: score an inference (metrics, judge, pairwise) or run base vs tuned in one click; open a report."""
 import streamlit as st
 
-from ui.common import show_flash, t, workspace
+from ui.common import show_current_label, show_flash, t, workspace
 from ui.evaluate import before_after, new_evaluation, new_evaluation_open
 from ui.infer import follow_job
 from ui.report import report_view
@@ -26,6 +26,7 @@ if not reports:
 by_id = {report.id: report for report in reports}
 if st.session_state.get("eval_report_pick") not in by_id:
     st.session_state["eval_report_pick"] = reports[0].id
+show_current_label("eval_report_pick")
 report = by_id[st.selectbox(t("eval.report"), list(by_id), key="eval_report_pick",
                             format_func=lambda r: f"{by_id[r].name} · {t(f'job.state.{by_id[r].state}')}")]
 if report.state != "succeeded":

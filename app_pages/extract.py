@@ -2,9 +2,10 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import column_labels, job_card, lang, model_name, show_flash, show_problems, t, workspace
+from ui.common import (column_labels, flash, job_card, lang, model_name, show_current_label, show_flash, show_problems,
+                       t, workspace)
 from workbench import jobs
-from workbench.extract import Pasted, chunk_documents, read_sources, rule_from
+from workbench.extract import Pasted, chunk_documents, read_sources, rule_from, sources_key
 from workbench.extract.chunk import ChunkConfig
 from workbench.extract.llm_mode import (ANSWER_PROMPT, QUESTION_PROMPT, LLMExtractConfig, load_candidates,
                                         rule_candidates, save_reviewed, start_llm_job)
@@ -29,6 +30,7 @@ allow = right.toggle(t("extract.allow_private"), value=policy.allow_private, hel
                      key="extract_allow_private")
 if allow != policy.allow_private:
     save_fetch_settings(ws, allow)
+    policy = fetch_policy_for(ws)
 items = [(u.name, u.getvalue()) for u in uploads or []] + ([Pasted(pasted)] if pasted.strip() else []) + [
     line.strip() for line in urls.splitlines() if line.strip()]
 cols = st.columns(3, vertical_alignment="bottom")
@@ -37,15 +39,16 @@ overlap = cols[1].number_input(t("extract.chunk_overlap"), 0, 5_000, 100, step=5
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def read(key: tuple, _items):
-    return read_sources(_items, policy=fetch_policy_for(ws))
+def read(key: tuple, _items, _policy):
+    return read_sources(_items, policy=_policy)
 
 
 def documents():
-    key = tuple((i[0], len(i[1])) if isinstance(i, tuple) else getattr(i, "text", i) for i in items)
-    result = read(key, items)
+    # The key holds the fetch policy: a page fetched while private URLs were allowed is not reused after the
+    # switch is turned off (nor a refusal after it is turned on).
+    result = read(sources_key(items, policy), items, policy)
     if result.problems:
-        show_problems(result.problems, height=150)
+        show_problems(result.problems)
     return result.documents
 
 
@@ -58,10 +61,12 @@ if cols[2].button(t("extract.show_chunks"), key="extract_show_chunks", disabled=
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch",
                  column_config=column_labels("extract.chunk", ("document", "section", "start", "end", "text")))
 
+show_current_label("extract_mode")
 mode = st.radio(t("extract.mode"), ["rules", "llm"], format_func=lambda m: t(f"extract.mode.{m}"),
                 horizontal=True, key="extract_mode")
 if mode == "rules":
     left, right = st.columns(2)
+    show_current_label("extract_preset", "extract_until")
     preset = left.selectbox(t("extract.preset"), ["auto", "qa_colon", "faq_headings", "numbered", "custom"],
                             format_func=lambda p: t(f"extract.preset.{p}"), key="extract_preset")
     until = right.selectbox(t("extract.answer_until"), ["paragraph", "next_question"],
@@ -74,17 +79,22 @@ if mode == "rules":
         except ValueError as error:
             st.error(in_language(str(error), lang()))
         else:
-            rows, result = rule_candidates(documents(), rule)
+            docs = documents()
+            rows, result = rule_candidates(docs, rule)
             st.session_state["extract_candidates"] = (rows, None, rule.model_dump())
-            st.caption(t("extract.preview_count", count=len(rows), seconds=result.seconds))
+            if not docs:  # every source was refused or unreadable (the table above says why): no pattern ran
+                st.warning(t("extract.nothing_read"))
+            else:
+                st.caption(t("extract.preview_count", count=len(rows), seconds=result.seconds))
             if result.problems:  # dropped over-long answers, sources without pairs (with what to try instead)
-                show_problems(result.problems, height=150)
-            elif not rows:
+                show_problems(result.problems)
+            elif docs and not rows:
                 st.info(t("extract.no_pairs"))
 else:
     endpoints = [e.name for e in list_endpoints(ws)]
     cols = st.columns(3)
     endpoint = cols[0].selectbox(t("extract.endpoint"), endpoints, key="extract_endpoint", format_func=model_name(ws))
+    show_current_label("extract_grounded")
     per_chunk = cols[1].number_input(t("extract.per_chunk"), 1, 20, 3, key="extract_per_chunk")
     grounded = cols[2].selectbox(t("extract.grounded"), ["none", "similarity", "judge"],
                                  format_func=lambda g: t(f"extract.grounded.{g}"), key="extract_grounded")
@@ -124,7 +134,7 @@ def sample_check(reviewed: list[dict], mode: str) -> None:
     try:
         score = score_review(reviewed, sample.name, sample.getvalue(), mode)
     except ReadError as error:
-        show_problems(error.problems, height=150)
+        show_problems(error.problems)
         return
     cols = st.columns(3)
     cols[0].metric(t("extract.precision"), f"{score.precision:.0%}", help=t("extract.precision_help"))
@@ -134,7 +144,11 @@ def sample_check(reviewed: list[dict], mode: str) -> None:
     for title, table in ((t("extract.not_expected"), extra), (t("extract.missed"), missed)):
         if table:
             st.caption(f"{title} ({len(table)})")
-            st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+            frame = pd.DataFrame(table)
+            if "reason" in frame.columns:  # stored as "English / 中文"
+                frame["reason"] = [in_language(reason, lang()) for reason in frame["reason"]]
+            st.dataframe(frame, hide_index=True, width="stretch",
+                         column_config=column_labels("extract.score_col", frame.columns))
 
 if st.session_state.get("extract_candidates"):
     rows, job_id, rule = st.session_state["extract_candidates"]
@@ -162,6 +176,6 @@ if st.session_state.get("extract_candidates"):
             else:
                 st.session_state.pop("extract_candidates")
                 st.session_state["current_dataset"] = version.dataset_id
-                st.session_state["flash"] = (t("extract.saved", ref=version.ref, rows=version.rows),
-                                             ("app_pages/datasets.py", "🗂️ " + t("nav.datasets")))
+                flash(t("extract.saved", ref=version.ref, rows=version.rows),
+                      ("app_pages/datasets.py", "🗂️ " + t("nav.datasets")))
                 st.rerun()

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import column_labels, jobs_table, show_flash, t, workspace
+from ui.common import column_labels, flash, jobs_table, show_flash, t, workspace
 from ui.train import runs_table
 from workbench import jobs
 from workbench.samples import load_sample
@@ -29,7 +29,7 @@ with st.container(border=True):
     if st.button(t("home.sample"), key="load_sample", type="primary"):
         version = load_sample(ws)
         st.session_state["current_dataset"] = version.dataset_id
-        st.session_state["flash"] = (t("home.sample_done", ref=version.ref), ("app_pages/map_fields.py", "🔀 " + t("nav.map")))
+        flash(t("home.sample_done", ref=version.ref), ("app_pages/map_fields.py", "🔀 " + t("nav.map")))
         st.rerun()  # the counts and the list above include the new dataset
     show_flash()
     st.page_link("app_pages/import_data.py", label=t("nav.import"), icon="📥")
@@ -56,3 +56,4 @@ with right:
         runs_table(runs[:10])
     else:
         st.caption(t("home.no_runs"))
+        st.page_link("app_pages/train.py", label=t("train.nav"), icon="🏋️")

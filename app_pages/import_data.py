@@ -1,7 +1,7 @@
 """Import: upload or path → read + check (in the background for big files) → fix/drop → save."""
 import streamlit as st
 
-from ui.common import job_card, rows_frame, show_problems, t, workspace
+from ui.common import job_card, rows_frame, show_current_label, show_problems, t, workspace
 from workbench import jobs
 from workbench.data import importer
 from workbench.data.read import ReadOptions, list_sheets
@@ -16,6 +16,7 @@ ENCODINGS = [None, "utf-8", "utf-8-sig", "gb18030", "gbk", "big5", "utf-16"]
 uploaded = st.file_uploader(t("import.upload"), type=["json", "jsonl", "csv", "xlsx", "parquet"], key="upload")
 path_text = st.text_input(t("import.path"), key="import_path")
 cols = st.columns(3)
+show_current_label("fmt", "enc")
 fmt = cols[0].selectbox(t("import.format"), FORMATS, format_func=lambda f: f or t("import.auto"), key="fmt")
 encoding = cols[1].selectbox(t("import.encoding"), ENCODINGS, format_func=lambda e: e or t("import.auto"), key="enc")
 
@@ -72,16 +73,21 @@ if st.session_state.get("import_failed"):
 
 if st.session_state.get("staged"):
     staged = importer.load_staged(ws, st.session_state["staged"])
-    st.info(t("import.summary", rows=f"{staged.rows:,}", format=staged.info.get("format"),
-              encoding=staged.info.get("encoding"), bad=len(staged.error_rows)))
+    summary = "import.summary_skipped" if staged.lines_skipped else "import.summary"
+    st.info(t(summary, rows=f"{staged.rows:,}", format=staged.info.get("format"), encoding=staged.info.get("encoding"),
+              skipped=f"{staged.lines_skipped:,}", bad=f"{len(staged.error_rows):,}"))
     if staged.lines_skipped:
         st.warning(t("import.skipped", count=f"{staged.lines_skipped:,}"))
     show_problems(staged.problems)
     fixes = {}
     if staged.error_rows:
         st.subheader(t("import.fix"))
-        bad = rows_frame(importer.staged_rows(staged, staged.error_rows)).drop(columns=["_line"], errors="ignore")
-        edited = st.data_editor(bad, disabled=["_id"], hide_index=True, key="fix_editor", width="stretch")
+        bad = importer.numbered_rows(rows_frame(importer.staged_rows(staged, staged.error_rows)))
+        # Rows and lines as the problems table counts them (from 1); the _id the fixes are keyed by stays hidden.
+        where = {"_id": None, "_row": st.column_config.NumberColumn(t("import.col.row"), width="small"),
+                 "_line": st.column_config.NumberColumn(t("import.col.line"), width="small")}
+        edited = st.data_editor(bad, disabled=list(where), hide_index=True, key="fix_editor", width="stretch",
+                                column_config=where)
         fixes = importer.cell_changes(bad, edited)
     st.subheader(t("common.save"))
     drop = st.checkbox(t("import.drop"), key="drop_bad", value=bool(staged.error_rows))

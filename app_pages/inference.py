@@ -22,6 +22,7 @@ def new_inference() -> None:
     splits = [*version.splits, ALL_ROWS]
     rows_in = {**version.splits, ALL_ROWS: version.rows}
     left, right = st.columns([1, 2])
+    show_current_label(f"infer_split_{version.ref}")
     split = left.selectbox(t("infer.knob.split"), splits, index=splits.index("test") if "test" in splits else 0,
                            key=f"infer_split_{version.ref}", help=t("infer.help.split"),
                            format_func=lambda s: f"{t('infer.all_rows') if s == ALL_ROWS else s} "
@@ -60,7 +61,8 @@ def inferences() -> None:
     st.dataframe(inference_table(items), hide_index=True, width="stretch")
     if st.session_state.get("infer_selected") not in by_id:
         st.session_state["infer_selected"] = items[0].id
-    show_current_label("infer_selected")  # "queued" becomes "finished" in the picker too, not only in the table
+    # "queued" becomes "finished" in the picker too, not only in the table
+    show_current_label("infer_selected", every_run=True)
     info = by_id[st.selectbox(t("infer.pick"), list(by_id), key="infer_selected",
                               format_func=lambda i: f"{by_id[i].name} · {t(f'job.state.{by_id[i].state}')}")]
     st.caption(f"{info.dataset_ref} · {info.split or t('infer.all_rows')} · " +

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import model_name, show_flash, t, workspace
+from ui.common import flash, model_name, show_flash, t, workspace
 from workbench.llm import (Endpoint, LLMError, delete_endpoint, has_api_key, list_endpoints, save_api_key,
                            save_endpoint, test_connection)
 
@@ -54,7 +54,7 @@ with st.form("llm_add", clear_on_submit=True):
             save_endpoint(ws, endpoint)
             if key:
                 save_api_key(endpoint.name, key)
-            st.session_state["flash"] = (t("llm.saved", name=endpoint.name), None)
+            flash(t("llm.saved", name=endpoint.name))
             st.rerun()  # the table above lists the new endpoint
 
 saved = [e.name for e in endpoints if e.kind == "openai"]

@@ -1,7 +1,7 @@
 """Map fields: source columns → instruction/input/output/system/history, with a live preview."""
 import streamlit as st
 
-from ui.common import model_name, pick_version, rows_frame, saved, show_problems, t, workspace
+from ui.common import model_name, pick_version, rows_frame, saved, show_current_label, show_problems, t, workspace
 from workbench.data.mapping import FieldMapping, apply_mapping, mapping_problems, preview_prompt, suggest_mapping
 from workbench.data.operations import map_fields
 from workbench.models import chat_template, list_models
@@ -23,6 +23,7 @@ values, constants = {}, {}
 for target, col in zip(TARGETS, st.columns(len(TARGETS))):
     options = [None] + columns
     current = getattr(start, target)
+    show_current_label(f"map_{target}_{chosen}")
     values[target] = col.selectbox(target, options, index=options.index(current) if current in options else 0,
                                    format_func=lambda c: c or t("map.none"), key=f"map_{target}_{chosen}")
     if values[target] is None and target != "history":  # history is a list of pairs, not a fixed text

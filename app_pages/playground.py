@@ -1,7 +1,7 @@
 """Playground: the same prompt to up to four models side by side, streamed; save an exchange as a dataset row."""
 import streamlit as st
 
-from ui.common import model_name, show_flash, t, workspace
+from ui.common import flash, model_name, show_flash, t, workspace
 from workbench import jobs
 from workbench.llm import LLMError, backend_for, list_endpoints
 from workbench.llm.types import GenerationParams
@@ -128,15 +128,11 @@ if answered:
             try:
                 version = save_exchange(ws, target, conversations[source], split or "train", params)
             except AlreadySaved as error:
-                st.session_state["play_saved"] = ("warning", t("play.already_saved", ref=error.ref, row=error.row_id))
+                flash(t("play.already_saved", ref=error.ref, row=error.row_id), kind="warning", key="play_saved")
             except ValueError as error:
-                st.session_state["play_saved"] = ("error", str(error))
+                flash(str(error), kind="error", key="play_saved")
             else:
-                st.session_state["play_saved"] = ("success", t("play.saved", ref=version.ref, split=split)
-                                                  if split else t("common.saved_version", ref=version.ref))
+                flash(t("play.saved", ref=version.ref, split=split) if split
+                      else t("common.saved_version", ref=version.ref), key="play_saved")
             st.rerun()  # the dataset picker shows the new version
-        if "play_saved" in st.session_state:  # right under the button, where the click was
-            kind, message = st.session_state.pop("play_saved")
-            getattr(st, kind)(message)
-            if kind == "success":
-                st.toast(message, icon="✅")
+        show_flash("play_saved", toast=True)  # right under the button, where the click was

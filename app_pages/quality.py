@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui.common import histogram_chart, job_card, lang, pick_version, rows_frame, saved, t, workspace
+from ui.common import histogram_chart, job_card, lang, pick_version, rows_frame, saved, show_current_label, t, workspace
 from workbench import jobs
 from workbench.data.quality import FIXES
 from workbench.data.quality_labels import label_problems
@@ -38,6 +38,7 @@ with st.form(f"quality_form_{version.ref}"):
                               index=labels.index(last.get("label_field")) if last.get("label_field") in labels else 0)
     max_tokens = cols[1].number_input(t("quality.max_tokens"), 0, 10_000_000, last.get("max_tokens") or 0, 64,
                                       help=t("quality.zero_off"), key=f"quality_max_{version.ref}")
+    show_current_label(f"quality_tokenizer_{version.ref}")
     tokenizer = cols[2].selectbox(t("quality.tokenizer"), tokenizers, format_func=lambda m: m or t("quality.chars"),
                                   key=f"quality_tokenizer_{version.ref}",
                                   index=tokenizers.index(last.get("tokenizer")) if last.get("tokenizer") in tokenizers else 0)
@@ -96,19 +97,28 @@ for kind, column in zip(FIXES, st.columns(len(FIXES))):
                                                   count=f"{counts[kind]:,}", ref=new.ref)
             saved(new, "quality")
 
+def headings(own: tuple[str, ...], train_fields: list[str] = ()) -> dict:
+    """The report's own columns headed in the user's language (the dataset's fields keep their names), and the
+    matching train row's fields as "train <field>"."""
+    labels = {c: st.column_config.Column(t(f"quality.col.{c}")) for c in own}
+    return labels | {f"train {f}": st.column_config.Column(t("quality.col.train_field", field=f)) for f in train_fields}
+
+
 tabs = st.tabs([t(f"quality.tab.{name}") for name in ("duplicates", "leakage", "lengths", "labels", "languages")])
 with tabs[0]:
     for kind, total in (("exact", summary["exact_groups"]), ("near", summary["near_groups"])):
         st.subheader(t(f"quality.{kind}"))
         st.caption(t(f"quality.{kind}_help", threshold=report.settings["near_threshold"]) + " "
                    + t("quality.shown_groups", shown=min(total, SHOWN_GROUPS), total=f"{total:,}"))
-        st.dataframe(rows_frame(group_rows(version, report, kind, SHOWN_GROUPS)), hide_index=True, width="stretch")
+        groups = rows_frame(group_rows(version, report, kind, SHOWN_GROUPS))
+        st.dataframe(groups, hide_index=True, width="stretch", column_config=headings(("group", "_id", "keep", "similarity", "_split")))
 with tabs[1]:
     if not version.splits:
         st.info(t("quality.no_split"))
     else:
         st.caption(t("quality.leakage_help"))
-        st.dataframe(rows_frame(leakage_rows(version, report)), hide_index=True, width="stretch")
+        leaks = rows_frame(leakage_rows(version, report))
+        st.dataframe(leaks, hide_index=True, width="stretch", column_config=headings(("id", "split", "train_id", "kind", "similarity"), report.fields))
 with tabs[2]:
     st.caption(t("quality.blank_cells", fields=", ".join(report.empty["required_fields"])))
     st.dataframe(pd.DataFrame([report.empty["per_field"]]), hide_index=True, width="stretch")
@@ -121,7 +131,8 @@ with tabs[2]:
         bars = histogram_chart(long["histogram"], unit, t("quality.count"))
         limit = alt.Chart(pd.DataFrame({"max": [long["max"]]})).mark_rule(color="red").encode(x="max:Q")
         st.altair_chart(bars + limit, width="stretch")
-        st.dataframe(pd.DataFrame({"_id": long["ids"], "length": long["lengths"]}), hide_index=True, height=220)
+        st.dataframe(pd.DataFrame({"_id": long["ids"], "length": long["lengths"]}), hide_index=True, height=220,
+                     column_config=headings(("_id", "length")))
 with tabs[3]:
     if report.labels is None:
         st.info(t("quality.no_label"))

@@ -1,7 +1,7 @@
 """Runs: every training run; compare several (settings that differ, overlaid curves, final metrics); details."""
 import streamlit as st
 
-from ui.common import job_card, t, workspace
+from ui.common import job_card, show_current_label, t, workspace
 from ui.train import loss_chart, runs_frame, runs_table, yaml_expander
 from workbench import jobs
 from workbench.train import views
@@ -24,6 +24,7 @@ def runs_view() -> None:
         return
     by_id = {run.id: run for run in runs}
     runs_table(runs)
+    show_current_label("runs_compare")
     chosen = st.multiselect(t("runs.compare"), list(by_id), default=list(by_id)[:2], key="runs_compare",
                             format_func=lambda i: run_label(by_id[i]))
     selected = [by_id[i] for i in chosen if i in by_id]
@@ -50,6 +51,7 @@ def runs_view() -> None:
                     st.dataframe(diff, hide_index=True, width="stretch")
 
     st.subheader(t("runs.details"))
+    show_current_label("runs_detail")
     run = by_id[st.selectbox(t("runs.details"), list(by_id), key="runs_detail", label_visibility="collapsed",
                              format_func=lambda i: run_label(by_id[i]))]
     outputs = views.run_outputs(run)

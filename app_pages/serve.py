@@ -1,7 +1,7 @@
 """Serve: publish a model as an OpenAI-compatible API, show its key once, list servers with how to call them."""
 import streamlit as st
 
-from ui.common import lang, model_name, named, t, workspace
+from ui.common import flash, lang, model_name, named, show_flash, t, workspace
 from workbench import jobs
 from workbench.i18n import STRINGS, in_language
 from workbench.model_convert import ModelError
@@ -53,7 +53,7 @@ def server_card(server) -> None:
         cols[2].markdown(f"**{t('serve.state')}**  \n{state_name(server.state)}")
         if server.state in jobs.ACTIVE and cols[3].button(t("serve.stop"), key=f"serve_stop_{server.job_id}"):
             stop_server(ws, server.job_id)
-            st.session_state["serve_flash"] = t("serve.stopped", model=server.model, job=server.job_id)
+            flash(t("serve.stopped", model=server.model, job=server.job_id))
             st.rerun()  # the list shows it stopped; the message above it says so
         if server.state in ("interrupted", "cancelled", "failed") and cols[3].button(
                 t("serve.restart"), key=f"serve_restart_{server.job_id}", help=t("serve.restart_help")):
@@ -63,7 +63,7 @@ def server_card(server) -> None:
             except (ServeError, ModelError, ValueError) as error:
                 st.error(str(error))
             else:
-                st.session_state["serve_flash"] = t("serve.restarted", model=server.model, url=url)
+                flash(t("serve.restarted", model=server.model, url=url))
                 st.rerun()
         if server.message:
             st.caption(in_language(server.message, lang()))
@@ -79,8 +79,7 @@ def server_card(server) -> None:
 def server_list() -> None:
     """Running (and interrupted) servers; stopped ones behind the toggle, and said so when they are all hidden."""
     st.subheader(t("serve.servers"))
-    if "serve_flash" in st.session_state:
-        st.success(st.session_state.pop("serve_flash"))
+    show_flash()  # after Stop or Restart: above the list that shows it
     cols = st.columns([3, 1])
     show_finished = cols[0].toggle(t("serve.show_finished"), key="serve_show_finished")
     cols[1].button(t("serve.refresh"), key="serve_refresh")

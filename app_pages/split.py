@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import pick_version, saved, t, workspace
+from ui.common import pick_version, saved, show_current_label, t, workspace
 from workbench.data.operations import split_version
 from workbench.data.split import SplitConfig, split_summary, split_table
 from workbench.workspace import StaleVersionError
@@ -15,13 +15,15 @@ if version is None:
 columns = [c for c in version.columns if not c.startswith("_")]
 
 cols = st.columns(4)
-train = cols[0].number_input("train", 0.0, 1.0, 0.70, 0.05, key="split_train")
-validation = cols[1].number_input("validation", 0.0, 1.0, 0.15, 0.05, key="split_validation")
-test = cols[2].number_input("test", 0.0, 1.0, 0.15, 0.05, key="split_test")
+train = cols[0].number_input(t("split.part.train"), 0.0, 1.0, 0.70, 0.05, key="split_train")
+validation = cols[1].number_input(t("split.part.validation"), 0.0, 1.0, 0.15, 0.05, key="split_validation")
+test = cols[2].number_input(t("split.part.test"), 0.0, 1.0, 0.15, 0.05, key="split_test")
 seed = cols[3].number_input(t("split.seed"), 0, 2**31 - 1, 42, key="split_seed")
 left, right = st.columns(2)
-stratify = left.selectbox(t("split.stratify"), [None] + columns, key="split_stratify", format_func=lambda c: c or "–")
-group = right.selectbox(t("split.group"), [None] + columns, key="split_group", format_func=lambda c: c or "–")
+show_current_label("split_stratify", "split_group")
+stratify = left.selectbox(t("split.stratify"), [None] + columns, key="split_stratify",
+                          format_func=lambda c: c or t("split.none"))
+group = right.selectbox(t("split.group"), [None] + columns, key="split_group", format_func=lambda c: c or t("split.none"))
 
 total = train + validation + test
 if abs(total - 1) > 1e-6:
@@ -31,11 +33,12 @@ config = SplitConfig(train=train, validation=validation, test=test, seed=int(see
 preview = split_table(ws.read(version), config)
 summary = split_summary(preview, stratify)
 st.subheader(t("split.sizes"))
-st.dataframe(pd.DataFrame({t("split.rows"): summary["sizes"], t("split.fraction"): summary["fractions"]}).T,
-             width="stretch")
+parts = {name: t(f"split.part.{name}") for name in summary["sizes"]}
+st.dataframe(pd.DataFrame({t("split.rows"): summary["sizes"], t("split.fraction"): summary["fractions"]}).T
+             .rename(columns=parts), width="stretch")
 if summary.get("balance"):
     st.subheader(t("split.balance"))
-    balance = pd.DataFrame(summary["balance"]).fillna(0).astype(int)
+    balance = pd.DataFrame(summary["balance"]).fillna(0).astype(int).rename(columns=parts)
     st.dataframe(balance, width="stretch")
     st.bar_chart(balance.T, stack="normalize")
 

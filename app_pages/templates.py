@@ -2,13 +2,13 @@
 import pandas as pd
 import streamlit as st
 
-from ui.common import lang, pick_version, saved, show_flash, t, workspace
+from ui.common import flash, lang, pick_version, saved, show_current_label, show_flash, t, workspace
 from ui.templates import show_error, show_template, variable_inputs
 from workbench.data.browse import head
 from workbench.i18n import LANGUAGES
 from workbench.templates import (CATEGORIES, TemplateError, apply_template, create_template, delete_template,
                                  duplicate_template, get_template, list_templates, preview_rows, save_template,
-                                 template_versions, variables_of)
+                                 template_versions, variables_of, version_empty_values)
 from workbench.templates.jobs import BACKGROUND_ROWS, start_apply_job
 from workbench.workspace import StaleVersionError
 
@@ -26,7 +26,7 @@ def select_after(template_id: str | None, message: str) -> None:
     st.session_state.pop(f"tpl_tver_{template_id}", None)
     if template_id:
         st.session_state["tpl_select_next"] = template_id
-    st.session_state["flash"] = (message, None)
+    flash(message)
     st.rerun()
 
 
@@ -40,6 +40,12 @@ def try_on_rows(template) -> None:
         return
     mapping, constants = values
     st.subheader(t("templates.preview"))
+    try:
+        empty = version_empty_values(ws, version, template, mapping, constants)
+    except (TemplateError, ValueError):
+        empty = []  # a missing variable or column: the preview rows below show it, located
+    for problem in empty:  # over every row of the version, not only the three previewed
+        st.warning(problem.located(lang()))
     for row in preview_rows(head(version.path, 3), template, mapping, constants):
         st.caption(t("templates.row", id=row["_id"]))
         if row["error"] is None:
@@ -51,13 +57,15 @@ def try_on_rows(template) -> None:
     target = left.selectbox(t("templates.target"), TARGETS, index=default, key="tpl_target")
     target = middle.text_input(t("templates.other_target"), key="tpl_target_other").strip() or target
     overwrite = right.checkbox(t("templates.overwrite"), key="tpl_overwrite")
+    allow_empty = bool(empty) and st.checkbox(t("templates.allow_empty"), key="tpl_allow_empty")
     if st.button(t("templates.apply"), type="primary", key="tpl_apply"):
         try:
             if version.rows >= BACKGROUND_ROWS:  # a million rows take half a minute: a job, not a frozen page
                 st.success(t("ds.job_started", id=start_apply_job(ws, version, template, target, mapping, constants,
-                                                                    overwrite)))
+                                                                    overwrite, allow_empty)))
                 return
-            new = apply_template(ws, version, template, target, mapping, constants, overwrite=overwrite)
+            new = apply_template(ws, version, template, target, mapping, constants, overwrite=overwrite,
+                                 allow_empty=allow_empty)
         except StaleVersionError:
             st.error(t("common.stale"))
         except (TemplateError, ValueError) as error:
@@ -111,6 +119,7 @@ def create(template) -> None:
     st.subheader(t("templates.new"))
     name = st.text_input(t("templates.name"), key="tpl_new_name")
     left, right = st.columns(2)
+    show_current_label("tpl_new_category")
     category = left.selectbox(t("templates.category"), CATEGORIES, index=CATEGORIES.index("instruction"),
                               format_func=lambda c: t(f"templates.cat.{c}"), key="tpl_new_category")
     language = right.selectbox(t("templates.language"), ("zh", "en"), index=0 if lang() == "zh" else 1,
@@ -130,6 +139,7 @@ def create(template) -> None:
 
 
 left, middle, right = st.columns([2, 1, 2])
+show_current_label("tpl_category", "tpl_lang")
 category = left.selectbox(t("templates.category"), ["", *CATEGORIES], key="tpl_category",
                           format_func=lambda c: t(f"templates.cat.{c}") if c else t("templates.all"))
 language = middle.selectbox(t("templates.language"), ["", "zh", "en"], key="tpl_lang",
@@ -144,6 +154,7 @@ if st.session_state.get("tpl_pick") not in templates:  # first pick: a template 
 label = {x.id: f"{'🧩' if x.source == 'user' else '📝'} {x.title(lang())} · {t(f'templates.cat.{x.category}')} · "
                f"{x.language} · {x.id}" for x in templates.values()}
 left, right = st.columns([4, 1])
+show_current_label("tpl_pick")
 chosen = left.selectbox(t("templates.pick", n=len(templates)), list(templates), format_func=label.get, key="tpl_pick")
 template = templates[chosen]
 if template.source == "user":

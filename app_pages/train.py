@@ -1,7 +1,7 @@
 """Train: data, base model, method and knobs (a preset fills them); check the data, estimate, start; follow it."""
 import streamlit as st
 
-from ui.common import job_card, model_name, pick_version, t, workspace
+from ui.common import job_card, model_name, pick_version, show_current_label, t, workspace
 from ui.train import follow_run, gate_panel, knob_widget, yaml_expander
 from workbench import jobs
 from workbench.models import list_models, load_tokenizer
@@ -51,6 +51,7 @@ if version is None:
 train_splits, eval_splits = views.split_options(version.splits)
 rows_in = {None: version.rows, **version.splits}
 cols = st.columns(2)
+show_current_label(f"train_split_{version.ref}", f"train_eval_{version.ref}")
 split = cols[0].selectbox(t("train.knob.split"), train_splits, key=f"train_split_{version.ref}",
                           help=t("train.help.split"), format_func=lambda s: (
                               f"{s} ({rows_in.get(s, 0):,} {t('common.rows')})" if s else t("train.every_row")))
@@ -66,6 +67,7 @@ for name, value in (st.session_state.get("train_knobs") or views.preset_values(s
 st.subheader(t("train.section.model"))
 models = {m.id: m for m in list_models(ws) if m.available}
 cols = st.columns([5, 3, 3])
+show_current_label("train_method", "train_preset")
 base_model = cols[0].selectbox(t("train.knob.base_model"), list(models), key="train_base_model",
                                help=t("train.help.base_model"), format_func=model_name(ws))
 method = cols[1].radio(t("train.knob.method"), ["lora", "full"], key="train_method", horizontal=True,
@@ -83,6 +85,7 @@ with tabs[1]:
     if layers is None and st.button(t("train.list_layers"), key="train_list_layers", disabled=not base_model):
         with st.spinner(t("train.reading_layers")):
             layers = layer_names(base_model)
+    show_current_label(f"train_targets_{base_model}")
     targets = st.multiselect(t("train.knob.lora_targets"), [views.ALL_LINEAR] + (layers or []), [views.ALL_LINEAR],
                              key=f"train_targets_{base_model}", help=t("train.help.lora_targets"),
                              disabled=method != "lora", select_all=False,

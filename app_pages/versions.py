@@ -1,11 +1,12 @@
 """Versions: the history of a dataset, a diff between two versions, restore an older one."""
-import json
+from functools import partial
 
 import pandas as pd
 import streamlit as st
 
 from ui.common import column_labels, named, no_datasets_yet, rows_frame, t, workspace
 from workbench.data.diff import diff_tables
+from workbench.data.operations import readable_params
 from workbench.workspace import StaleVersionError
 
 ws = workspace()
@@ -20,12 +21,17 @@ dataset_id = st.selectbox(t("common.dataset"), ids, index=ids.index(current) if 
                           format_func=lambda i: f"{ws.dataset(i).name} ({i})", key="ver_dataset")
 versions = ws.versions(dataset_id)
 head = versions[-1].number
-st.dataframe(pd.DataFrame([{
+table = pd.DataFrame([{
     "version": v.number, "operation": named("op", v.op), "parent": v.parent, "rows": v.rows,
-    "splits": json.dumps(v.splits) if v.splits else "", "parameters": json.dumps(v.params, ensure_ascii=False)[:300],
-    "created": pd.Timestamp(v.created_at, unit="s").floor("s")} for v in reversed(versions)]),
-    hide_index=True, width="stretch", column_config=column_labels(
-        "ds.col", ("version", "operation", "parent", "rows", "splits", "parameters", "created")))
+    "splits": "\n".join(f"{t(f'split.part.{name}')}: {rows:,}" for name, rows in (v.splits or {}).items()),
+    "parameters": readable_params(v.params), "created": pd.Timestamp(v.created_at, unit="s").floor("s")}
+    for v in reversed(versions)])
+tallest = max((text.count("\n") + 1 for text in table["parameters"]), default=1)
+# Parameters are "key: value" lines: rows tall enough to wrap a few of them (the cell opens in full on a click).
+st.dataframe(table, hide_index=True, width="stretch", row_height=max(78, min(tallest, 4) * 21 + 14) if tallest > 1 else None,
+             column_config=column_labels("ds.col", ("version", "operation", "parent", "rows", "splits",
+                                                    "parameters", "created"),
+                                         {"parameters": partial(st.column_config.TextColumn, width="large")}))
 
 st.subheader(t("ds.diff"))
 numbers = [v.number for v in versions]

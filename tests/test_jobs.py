@@ -127,3 +127,65 @@ def test_a_jobs_subject_is_its_title_without_the_kind(kind, title, subject):
 def test_every_legacy_title_prefix_belongs_to_a_job_kind():
     assert set(jobs.LEGACY_TITLE_PREFIXES) <= set(jobs.KIND_MODULES)
 
+
+
+def test_the_eta_counts_from_the_running_phase_of_this_attempt_only(ws, monkeypatch):
+    """A phase written by an earlier attempt does not count; without a phase this attempt's start and done do."""
+    monkeypatch.setattr(jobs, "_spawn", lambda ws, job_id: None)
+    job_id = jobs.start(ws, "stats", {}, title="t")
+    clock = {"now": 500.0}
+    monkeypatch.setattr(jobs.time, "time", lambda: clock["now"])
+    jobs.JobContext(ws, job_id).phase(3)  # the earlier attempt's phase, at 500 s
+    with ws.connect(write=True) as con:
+        con.execute("UPDATE jobs SET state='running', started_at=1000, done=30, total=100, params=? WHERE id=?",
+                    (json.dumps({"_resumed_from": 10}), job_id))
+    clock["now"] = 1020.0
+    assert jobs.get(ws, job_id).eta_seconds == pytest.approx(70 / (20 / 20))  # 20 done in 20 s since the resume
+    clock["now"] = 1010.0
+    jobs.JobContext(ws, job_id).phase(25)
+    clock["now"] = 1020.0
+    assert jobs.get(ws, job_id).eta_seconds == pytest.approx(70 / (5 / 10))
+    assert jobs.remaining_seconds(30, 100, 30, 1010.0, 1020.0) is None  # no pace yet
+
+
+def test_a_resumed_job_counts_its_running_time_over_its_attempts_and_drops_the_old_message(ws, monkeypatch):
+    """"took" adds the attempts up (an earlier attempt's 300 s stay), the old "cancelled" gives way to "resuming",
+    and a resume asked for but not started yet does not count the old attempt's start twice."""
+    monkeypatch.setattr(jobs, "_spawn", lambda ws, job_id: None)
+    job_id = jobs.start(ws, "augment", {}, title="t")
+    clock = {"now": 0.0}
+    monkeypatch.setattr(jobs.time, "time", lambda: clock["now"])
+    with ws.connect(write=True) as con:
+        con.execute("UPDATE jobs SET state='cancelled', started_at=100, heartbeat=398, finished_at=400, done=8,"
+                    " total=100, message='cancelled / 已取消', cancel_requested=1 WHERE id=?", (job_id,))
+    assert jobs.get(ws, job_id).ran_seconds == 300
+    clock["now"] = 900.0
+    jobs.resume(ws, job_id)
+    info = jobs.get(ws, job_id)
+    assert info.state == "queued" and info.message == jobs.RESUMING_MESSAGE and not info.cancelling
+    assert info.ran_seconds == 300 and info.params["_ran_before"] == 300  # not started yet: the first attempt only
+    with ws.connect(write=True) as con:  # the job's process starts (what jobs.run writes)
+        con.execute("UPDATE jobs SET state='running', started_at=1000, heartbeat=1000 WHERE id=?", (job_id,))
+    clock["now"] = 1030.0
+    assert jobs.get(ws, job_id).ran_seconds == 330
+    with ws.connect(write=True) as con:  # killed: it ran until its last heartbeat, not until it was found dead
+        con.execute("UPDATE jobs SET state='interrupted', heartbeat=1050, finished_at=5000 WHERE id=?", (job_id,))
+    assert jobs.get(ws, job_id).ran_seconds == 350
+    clock["now"] = 6000.0
+    jobs.resume(ws, job_id)
+    assert jobs.get(ws, job_id).ran_seconds == 350
+
+
+def test_a_resumed_job_process_replaces_the_resuming_message_and_counts_two_attempts(ws):
+    version = big_version(ws)
+    job_id = jobs.start(ws, "stats", {"ref": version.ref, "step_rows": 2_000}, "stats big")
+    wait_for(lambda: jobs.get(ws, job_id).done > 0)
+    jobs.cancel(ws, job_id)
+    first = wait_for(lambda: (i := jobs.get(ws, job_id)).state in jobs.FINISHED and i)
+    assert first.state == "cancelled" and first.message == "cancelled / 已取消"
+    jobs.resume(ws, job_id)
+    running = wait_for(lambda: (i := jobs.get(ws, job_id)).state != "queued" and i)
+    assert running.message != jobs.RESUMING_MESSAGE and "cancel" not in running.message
+    info = jobs.wait(ws, job_id)
+    assert info.state == "succeeded" and info.attempts == 2
+    assert info.ran_seconds > first.ran_seconds

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import lang, model_name, t, workspace
+from ui.common import lang, model_name, show_current_label, t, workspace
 from workbench import jobs
 from workbench.embeddings import DEFAULT_EMBEDDER
 from workbench.evaluate.config import EvalConfig, config_errors
@@ -41,6 +41,7 @@ def judge_settings(prefix: str, mode: str = "pointwise") -> JudgeConfig | None:
     judge = columns[0].selectbox(t("judge.knob.judge"), endpoints, key=f"{prefix}_judge", help=t("judge.help.judge"),
                                  format_func=model_name(ws))
     rubrics = rubric_options(ws, mode)
+    show_current_label(f"{prefix}_rubric", f"{prefix}_scale")
     rubric = columns[1].selectbox(t("judge.knob.rubric"), list(rubrics), format_func=rubrics.get,
                                   key=f"{prefix}_rubric", help=t("judge.help.rubric"))
     scale = None
@@ -112,6 +113,7 @@ def new_evaluation() -> None:
     preselected = st.session_state.pop("eval_preselect", None)
     if preselected in items:
         st.session_state["eval_inference"] = preselected
+    show_current_label("eval_inference", "eval_classification")
     inference = items[st.selectbox(t("eval.inference"), list(items), key="eval_inference",
                                    format_func=lambda i: f"{items[i].name} · {t(f'job.state.{items[i].state}')}")]
     arms = [arm.label for arm in inference.config.arms]

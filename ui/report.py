@@ -6,11 +6,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui.common import lang, named, t, workspace
+from ui.common import lang, named, show_current_label, t, workspace
 from ui.review import dataset_and_arm_keys, human_review_section, pair_review_section
 from workbench.evaluate import report as reports
-from workbench.evaluate.overrides import HUMAN_SCORE, stored_scores
-from workbench.evaluate.scoring import read_scores
 from workbench.i18n import STRINGS
 
 
@@ -84,7 +82,7 @@ def charts(report, metric: str) -> None:
         left.altair_chart(win_rate_chart(rates), width="stretch")
     else:
         left.caption(t("eval.one_arm"))
-    scores = read_scores(report.folder)
+    scores = reports.report_scores(report.folder)
     scores = scores[(scores["metric"] == metric) & (scores["status"] == "ok")]
     right.caption(t("eval.distribution", metric=metric_name(metric)))
     right.altair_chart(distribution_chart(scores[["arm", "value"]]), width="stretch")
@@ -111,16 +109,17 @@ def side_name(column: str) -> str:
     return named("eval.side", column)
 
 
-def rows_section(report, metric: str | None, stored_under: tuple[str, dict[str, str]]) -> pd.DataFrame:
-    """The side-by-side rows sorted by the largest difference on `metric`, filtered; returns the full table."""
-    ws = workspace()
+def rows_section(report, metric: str | None) -> pd.DataFrame:
+    """The side-by-side rows (the exports' table) sorted by the largest difference on `metric`, filtered; returns
+    the full table."""
     arms = list(report.summary.get("answers", {}))
-    table = with_human_scores(ws, report, reports.side_by_side(ws, report.id), stored_under)
+    table = reports.side_by_side(workspace(), report.id)
     table = reports.with_difference(table, arms, metric)
     st.subheader(t("eval.rows_title"))
     columns = st.columns([2, 2, 1, 1, 1, 1.4])
     text = columns[0].text_input(t("eval.filter_text"), key="eval_filter_text")
     scored = [c for c in table.columns if " · " in c and not c.endswith(" · answer")]
+    show_current_label("eval_filter_column")
     column = columns[1].selectbox(t("eval.filter_column"), ["", *scored], key="eval_filter_column",
                                   format_func=lambda c: side_name(c) if c else "–")
     low = columns[2].number_input(t("eval.filter_low"), value=None, key="eval_filter_low", placeholder="–")
@@ -133,21 +132,6 @@ def rows_section(report, metric: str | None, stored_under: tuple[str, dict[str, 
     order = compact_columns(shown, arms, metric) if compact else None
     st.dataframe(shown, hide_index=True, width="stretch", height=400 if len(shown) > 10 else "auto",  # answers: text
                  column_config=side_columns(shown), column_order=order, placeholder="–")
-    return table
-
-
-def with_human_scores(ws, report, table: pd.DataFrame, stored_under: tuple[str, dict[str, str]]) -> pd.DataFrame:
-    """A report no judge scored: the human's scores (HUMAN_SCORE) as "<arm> · human" after each arm's columns
-    (a judged report has them beside the judge's already)."""
-    if report.config.judge is not None or table.empty:
-        return table
-    dataset_id, keys = stored_under
-    human = stored_scores(ws, dataset_id, HUMAN_SCORE, keys.values())
-    for arm, key in keys.items():
-        own = [c for c in table.columns if c.startswith(f"{arm} · ")]
-        if own:
-            values = pd.Series([human.get((str(r), key)) for r in table["row_id"]], index=table.index, dtype=float)
-            table.insert(table.columns.get_loc(own[-1]) + 1, f"{arm} · human", values)
     return table
 
 
@@ -176,13 +160,16 @@ def side_columns(table: pd.DataFrame) -> dict:
 
 
 def exports_and_compare(report, others: dict) -> None:
-    ws = workspace()
+    """The CSV and HTML downloads, built only when clicked (Streamlit runs the callable on its own thread, without
+    the session: the workspace and the language are taken now); then "what changed" against another report."""
+    ws, language = workspace(), lang()
     st.subheader(t("eval.export_title"))
     columns = st.columns(2)
-    columns[0].download_button(t("eval.download_csv"), reports.export_csv(ws, report.id, lang()), key="eval_csv",
-                               file_name=f"report-{report.id}.csv", mime="text/csv")
-    columns[1].download_button(t("eval.download_html"), reports.export_html(ws, report.id, lang()), key="eval_html",
-                               file_name=f"report-{report.id}.html", mime="text/html")
+    columns[0].download_button(t("eval.download_csv"), lambda: reports.export_csv(ws, report.id, language),
+                               key="eval_csv", file_name=f"report-{report.id}.csv", mime="text/csv", on_click="ignore")
+    columns[1].download_button(t("eval.download_html"), lambda: reports.export_html(ws, report.id, language),
+                               key="eval_html", file_name=f"report-{report.id}.html", mime="text/html",
+                               on_click="ignore")
     st.subheader(t("eval.compare_title"))
     if not others:
         st.caption(t("eval.compare_none"))
@@ -204,14 +191,15 @@ def report_view(report, others: dict) -> None:
     metric = None
     if metrics:
         headline = reports.headline_metric(report.summary)
+        show_current_label(f"eval_metric_{report.id}")
         metric = st.selectbox(t("eval.metric"), metrics, index=metrics.index(headline) if headline in metrics else 0,
                               key=f"eval_metric_{report.id}", format_func=metric_name)
         charts(report, metric)
     elif not report.summary.get("pairwise"):
         st.info(t("eval.no_metrics"))
     classification_and_pairwise(report.summary, human)
-    stored_under = dataset_and_arm_keys(workspace(), report)  # read once for the rows and both review sections
-    table = rows_section(report, metric, stored_under)
-    human_review_section(report, table, stored_under)
-    pair_review_section(report, table, stored_under)
+    stored_under = dataset_and_arm_keys(workspace(), report)  # found once for both review sections
+    table = rows_section(report, metric)
+    human_review_section(report, table, stored_under, human)
+    pair_review_section(report, table, stored_under, human)
     exports_and_compare(report, others)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui.common import lang, t, workspace
+from ui.common import lang, show_current_label, t, workspace
 from workbench.evaluate import report as reports
 from workbench.evaluate.judge_config import rubric_and_scale
 from workbench.evaluate.judge_parse import SCALES
@@ -29,9 +29,10 @@ def show_saved(widget: str, item: tuple, value) -> None:
         st.session_state[widget] = value
 
 
-def human_review_section(report, table: pd.DataFrame, stored_under: tuple[str, dict[str, str]]) -> None:
-    """Pick a row and an arm, set or clear the human score; agreement (κ) with the judge beside it. Without a
-    judge the human still scores each answer (on HUMAN_SCALE)."""
+def human_review_section(report, table: pd.DataFrame, stored_under: tuple[str, dict[str, str]], human: dict) -> None:
+    """Pick a row and an arm, set or clear the human score; agreement (κ) with the judge beside it — from `human`
+    (`human_adjusted`), the figure the summary shows. Without a judge the human still scores each answer (on
+    HUMAN_SCALE)."""
     ws = workspace()
     config = report.config
     arms = list(report.summary.get("answers", {}))
@@ -41,8 +42,8 @@ def human_review_section(report, table: pd.DataFrame, stored_under: tuple[str, d
     metric = review_metrics(config.judge, config.pairwise)[0]
     st.subheader(t("eval.review_title"))
     if config.judge is not None:
-        review = reports.human_review(ws, report.id)
-        human, count = review.get("human", {}), review["overrides"]
+        review = reports.human_review(ws, report.id, human)
+        saved, count = review.get("human", {}), review["overrides"]
         note = review["agreement"].message(lang()) if review.get("agreement") else t("eval.no_overrides")
         try:
             scale = rubric_and_scale(ws, config.judge)[1]
@@ -50,8 +51,9 @@ def human_review_section(report, table: pd.DataFrame, stored_under: tuple[str, d
             scale = None
     else:
         scale = HUMAN_SCALE
-        human = stored_scores(ws, dataset_id, metric, keys.values())
-        count, note = len(human), t("eval.review_no_judge", scale=scale)
+        saved = stored_scores(ws, dataset_id, metric, keys.values())
+        rows = set(table["row_id"].astype(str))  # the dataset's other rows may carry scores from other reports
+        count, note = sum(row in rows for row, _ in saved), t("eval.review_no_judge", scale=scale)
     columns = st.columns([1, 3])
     columns[0].metric(t("eval.overrides"), count)
     columns[1].caption(note)
@@ -63,14 +65,14 @@ def human_review_section(report, table: pd.DataFrame, stored_under: tuple[str, d
     arm = columns[1].selectbox(t("eval.review_arm"), arms, key="eval_review_arm")
     judged = by_row[f"{arm} · judge"].get(row_id) if f"{arm} · judge" in by_row else None
     judged = None if judged is None or pd.isna(judged) else float(judged)
-    saved = human.get((str(row_id), keys.get(arm)))
-    shown = saved if saved is not None else judged
+    mine = saved.get((str(row_id), keys.get(arm)))
+    shown = mine if mine is not None else judged
     show_saved("eval_review_score", (report.id, str(row_id), arm),
                None if shown is None else min(max(float(shown), float(low)), float(high)))
     score = columns[2].number_input(t("eval.human_score", scale=scale or "?"), float(low), float(high),
                                     step=0.1 if scale == "0-1" else 1.0, key="eval_review_score", placeholder="–")
     st.caption(t("eval.review_now", judge="–" if judged is None else f"{judged:g}",
-                 human="–" if saved is None else f"{saved:g}"))
+                 human="–" if mine is None else f"{mine:g}"))
     key = OverrideKey(dataset_id, str(row_id), keys[arm], metric)
 
     def save():
@@ -99,9 +101,10 @@ def _review_buttons(prefix: str, save, clear) -> None:
         st.rerun()
 
 
-def pair_review_section(report, table: pd.DataFrame, stored_under: tuple[str, dict[str, str]]) -> None:
-    """Pick the better answer of (baseline, challenger) for a row; agreement (κ) with the A/B judge beside it.
-    Without an A/B judge the human still picks, on any report with two arms or more."""
+def pair_review_section(report, table: pd.DataFrame, stored_under: tuple[str, dict[str, str]], human: dict) -> None:
+    """Pick the better answer of (baseline, challenger) for a row; agreement (κ) with the A/B judge beside it —
+    from `human` (`human_adjusted`), as in the summary. Without an A/B judge the human still picks, on any report
+    with two arms or more."""
     ws = workspace()
     config, arms = report.config, list(report.summary.get("answers", {}))
     pairwise = report.summary.get("pairwise") or {}
@@ -112,16 +115,16 @@ def pair_review_section(report, table: pd.DataFrame, stored_under: tuple[str, di
     metric = review_metrics(config.judge, config.pairwise)[1]
     if judged:
         st.subheader(t("eval.pair_review_title"))
-        review = reports.pair_review(ws, report.id)
+        review = reports.pair_review(ws, report.id, human)
         baseline, challengers = pairwise["baseline"], list(pairwise["arms"])
-        judge, human, count = review["judge"], review["human"], review["overrides"]
+        judge, picks, count = review["judge"], review["human"], review["overrides"]
         note = review["agreement"].message(lang()) if count else t("eval.no_pair_overrides")
     else:
         st.subheader(t("eval.pick_title"))
         baseline = config.baseline_arm if config.baseline_arm in arms else arms[0]
         challengers = [arm for arm in arms if arm != baseline]
-        judge, human = {}, stored_winners(ws, dataset_id, metric)
-        count, note = len(human), t("eval.pick_no_judge")
+        judge, picks = {}, stored_winners(ws, dataset_id, metric)
+        count, note = len(picks), t("eval.pick_no_judge")
     columns = st.columns([1, 3])
     columns[0].metric(t("eval.pair_overrides"), count)
     columns[1].caption(note)
@@ -132,10 +135,11 @@ def pair_review_section(report, table: pd.DataFrame, stored_under: tuple[str, di
                                   format_func=lambda r: f"{r} · {prompts.get(r, '')[:60]}")
     challenger = columns[1].selectbox(t("eval.pair_challenger", baseline=baseline), challengers, key="eval_pair_arm")
     key = pick_key(dataset_id, row_id, keys[baseline], keys[challenger], metric)
-    found = {who: values.get((key.row_id, key.arm)) for who, values in (("judge", judge), ("human", human))}
+    found = {who: values.get((key.row_id, key.arm)) for who, values in (("judge", judge), ("human", picks))}
     choices = {keys[baseline]: baseline, keys[challenger]: challenger, "tie": "tie"}  # stored pick -> radio option
     show_saved("eval_pair_winner", (report.id, key.row_id, challenger),
                choices.get(found["human"] or found["judge"]))
+    show_current_label("eval_pair_winner")
     winner = columns[2].radio(t("eval.pair_winner"), [baseline, challenger, "tie"], horizontal=True,
                               key="eval_pair_winner", format_func=lambda w: t("eval.tie") if w == "tie" else w)
     st.caption(t("eval.pair_now", **{who: labels.get(v, v) if v else "–" for who, v in found.items()}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui.common import lang, t
+from ui.common import lang, show_current_label, t
 from workbench.templates import TemplateError, render_example, suggest_mapping, variables_of
 
 
@@ -47,6 +47,7 @@ def variable_inputs(template, columns: list[str], key: str = "tpl") -> tuple[dic
     for name in names:
         left, right = st.columns([1, 2])
         options = ["", *columns]  # "" rather than None: AppTest (and URLs) can select it
+        show_current_label(f"{key}_col_{template.ref}_{name}")
         column = left.selectbox(t("templates.column_for", name=name), options,
                                 index=options.index(suggested.get(name, "")), key=f"{key}_col_{template.ref}_{name}",
                                 format_func=lambda c: c or t("templates.no_column"))

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui.common import column_labels, job_card, lang, t, workspace
+from ui.common import column_labels, job_card, lang, show_current_label, t, workspace
 from workbench import jobs
 from workbench.i18n import duration
 from workbench.train import views
@@ -43,6 +43,7 @@ def knob_widget(container, knob: views.Knob, disabled: bool = False):
     """One TrainConfig knob; its value lives in session state under `train_<name>` (presets write there)."""
     label, key, help_text = t(f"train.knob.{knob.name}"), f"train_{knob.name}", t(f"train.help.{knob.name}")
     if knob.kind == "choice":
+        show_current_label(key)
         return container.selectbox(label, knob.options, key=key, help=help_text, disabled=disabled,
                                    format_func=lambda option: t(f"train.choice.{knob.name}.{option}"))
     if knob.kind == "bool":

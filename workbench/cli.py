@@ -95,7 +95,7 @@ def cmd_split(args, ws) -> int:
 
 
 def cmd_export(args, ws) -> int:
-    from .data.export import export_format
+    from .data.export import export_format, left_out_fields
     from .data.operations import export_version
 
     fmt = export_format(args.format)
@@ -103,6 +103,10 @@ def cmd_export(args, ws) -> int:
         _error(args.lang, t("cli.unknown_format", args.lang, name=args.format, formats=_format_names(args.lang)))
         return EXIT_USER_ERROR
     version = ws.resolve(args.ref)
+    left_out = left_out_fields(version.columns, fmt)
+    if left_out:  # said before writing, so an interrupted export still told the user
+        print(t("export.left_out", args.lang, format=fmt, fields=t("cli.format_separator", args.lang).join(left_out)),
+              file=sys.stderr)
     out = export_version(ws, version, fmt, split=args.split, out=Path(args.out))
     print(t("cli.exported", args.lang, ref=version.ref, out=out))
     return 0

@@ -25,6 +25,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "job.state.failed": ("failed", "失败"), "job.state.cancelled": ("cancelled", "已取消"),
     "job.state.unknown": ("unknown", "未知"),
     "job.state.interrupted": ("interrupted (resume it)", "已中断（可继续）"),
+    "job.state.cancelling": ("cancelling…", "正在取消…"),
     "job.cancel": ("Cancel", "取消"), "job.resume": ("Resume", "继续"), "job.eta": ("ETA {eta}", "预计剩余 {eta}"),
     "job.log": ("Log", "日志"), "job.state": ("State", "状态"),
     # home
@@ -57,8 +58,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "home.sample": ("Load the sample dataset", "加载示例数据集"),
     "home.sample_done": ("Loaded the sample as {ref}. Next: map its fields.", "示例数据已加载为 {ref}。下一步：字段映射。"),
     "home.no_datasets": ("No dataset yet: import a file or load the sample.", "还没有数据集：导入文件或加载示例数据。"),
-    "home.no_runs": ("No training run yet (training arrives with the Train page).", "还没有训练运行。"),
+    "home.no_runs": ("No training run yet: start one on the Train page.", "还没有训练运行：请在“训练”页面开始训练。"),
     "home.recent_jobs": ("Recent jobs", "最近的任务"),
+    # augment (the page's job view; the feature's own strings live in workbench/augment/strings.py)
+    "augment.latest_job": ("Latest augment job on this dataset", "该数据集最近的增强任务"),
+    "augment.running_elsewhere": ("An augment job is running on another dataset: {jobs}. Pick its dataset above to "
+                                  "follow it.", "有增强任务正在其他数据集上运行：{jobs}。在上方选择该数据集即可查看。"),
     # common
     "common.dataset": ("Dataset", "数据集"), "common.version": ("Version", "版本"),
     "common.rows": ("rows", "行"), "common.save": ("Save", "保存"), "common.list_sep": (", ", "；"),
@@ -77,6 +82,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "import.reading": ("Reading in the background…", "后台读取中……"),
     "import.summary": ("{rows} rows read ({format}, {encoding}); {bad} rows with errors.",
                        "已读取 {rows} 行（{format}，{encoding}）；{bad} 行有错误。"),
+    "import.summary_skipped": ("{rows} rows read ({format}, {encoding}); {skipped} unreadable source line(s) skipped; "
+                               "{bad} rows with errors.",
+                               "已读取 {rows} 行（{format}，{encoding}）；{skipped} 行源数据无法读取；{bad} 行有错误。"),
+    "import.col.row": ("row", "数据行"), "import.col.line": ("line", "源文件行"),
     "import.skipped": ("{count} source lines could not be read (see the table) and will not be imported; "
                        "fix the file and check it again if you need them.",
                        "有 {count} 行源数据无法读取（见下表），不会被导入；如需保留，请修正文件后重新检查。"),
@@ -88,6 +97,10 @@ STRINGS: dict[str, tuple[str, str]] = {
                            "未导入：请修正文件，或加 --drop-bad（丢弃有错误的行和无法读取的行）"
                            "或 --keep-bad（保留有错误的行；无法读取的行仍会被丢弃）"),
     "problem.error": ("error", "错误"), "problem.warning": ("warning", "警告"),
+    "problem.col.severity": ("severity", "级别"), "problem.col.file": ("file", "文件"),
+    "problem.col.line": ("line", "源文件行"), "problem.col.row": ("row", "数据行"),
+    "problem.col.row_id": ("row id (_id)", "行 id（_id）"),
+    "problem.col.field": ("field", "字段"), "problem.col.message": ("message", "说明"),
     "import.cli_done": ("imported {rows} rows as {ref}", "已导入 {rows} 行，版本 {ref}"),
     "cli.mapped": ("mapped -> {ref} ({rows} rows, columns {columns})", "已映射 -> {ref}（{rows} 行，列：{columns}）"),
     "cli.split": ("split -> {ref}: {summary}", "已划分 -> {ref}：{summary}"),
@@ -201,6 +214,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "map.apply": ("Apply mapping (new version)", "应用映射（生成新版本）"), "map.template": ("Chat template of", "对话模板来自"),
     # split
     "split.rows": ("rows", "行数"), "split.fraction": ("fraction", "占比"),
+    "split.part.train": ("train", "训练集（train）"), "split.part.validation": ("validation", "验证集（validation）"),
+    "split.part.test": ("test", "测试集（test）"), "split.none": ("–", "（不使用）"),
     "split.title": ("Split", "划分数据集"), "split.seed": ("Seed", "随机种子"),
     "split.stratify": ("Stratify by (keep label balance)", "分层依据（保持标签比例）"),
     "split.group": ("Group by (related rows stay together)", "分组依据（相关行不拆分）"),
@@ -211,6 +226,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "export.title": ("Export", "导出"), "export.format": ("Format", "格式"), "export.split": ("Split", "划分"),
     "export.all": ("all rows", "全部行"), "export.prepare": ("Prepare file", "生成文件"),
     "export.download": ("Download {name}", "下载 {name}"),
+    "export.fmt.alpaca_json": ("Alpaca JSON", "Alpaca 格式 JSON"), "export.fmt.jsonl": ("JSONL", "JSONL（每行一个 JSON）"),
+    "export.fmt.sharegpt_json": ("ShareGPT JSON", "ShareGPT 格式 JSON"), "export.fmt.csv": ("CSV", "CSV 表格"),
+    "export.fmt.hf_datasets": ("Hugging Face datasets (zip)", "Hugging Face datasets 格式（zip 压缩包）"),
+    "export.fmt.llamafactory": ("LLaMA-Factory folder (zip)", "LLaMA-Factory 文件夹（zip 压缩包）"),
+    "export.left_out": ("{format} does not carry these fields, so the file will not have them: {fields}. Export CSV "
+                        "to keep every column, or map them into the format's fields (Map fields) first.",
+                        "导出为 {format} 时，文件中不会包含以下字段：{fields}。如需保留全部列，请导出 CSV；"
+                        "或先在“字段映射”中把它们映射到该格式的字段。"),
     # jobs
     "job.kind.convert_model": ("prepare model", "模型转换"), "job.kind.import_check": ("import check", "导入检查"),
     "job.kind.stats": ("statistics", "统计"), "job.kind.llm_batch": ("LLM batch", "大模型批量调用"),

@@ -2,9 +2,9 @@
 
 A job survives page reloads and app restarts because nothing about it lives in the UI process:
 the catalog row has the state, pid and progress; `jobs/<id>/` has params, log, checkpoint, result.
-Cancel is SIGTERM, which the job turns into a flag it checks between units of work. At start the
-workspace marks jobs whose process is gone as interrupted; resumable kinds continue from their
-checkpoint when resumed.
+Cancel is SIGTERM, which the job turns into a flag its work checks often (per request, per generated
+token); a second SIGTERM stops the process at once. At start the workspace marks jobs whose process is
+gone as interrupted; resumable kinds continue from their checkpoint when resumed.
 """
 from __future__ import annotations
 
@@ -88,6 +88,17 @@ LEGACY_TITLE_PREFIXES = {"train": "Train ", "infer": "Inference ", "evaluate": "
                          "import_check": "import ", "quality": "quality ", "train_estimate": "Estimate "}
 
 
+PHASE_FILE = "phase.json"  # where the running phase of a job started (JobContext.phase)
+RESUMING_MESSAGE = "resuming / 正在继续"
+
+
+def remaining_seconds(done: float, total: float, since_done: float, since_time: float, now: float) -> float | None:
+    """Seconds left to reach `total` at the rate from (since_time, since_done) to (now, done); None without a rate.
+    The one ETA of a job: its card, the Train page and the train CLI all show this."""
+    rate = (done - since_done) / max(now - since_time, 1e-6)
+    return max(0.0, total - done) / rate if rate > 0 else None
+
+
 @dataclass
 class JobInfo:
     id: str
@@ -107,6 +118,27 @@ class JobInfo:
     error: str | None
     attempts: int
     folder: Path
+    cancel_requested: bool = False
+
+    @property
+    def cancelling(self) -> bool:
+        """Cancel was asked for and the job has not stopped yet (the card says "cancelling…")."""
+        return self.cancel_requested and self.state in ACTIVE
+
+    @property
+    def ran_seconds(self) -> float | None:
+        """How long the job has run, over all its attempts (a resumed job counts its earlier ones too)."""
+        before = float(self.params.get("_ran_before", 0) or 0)
+        started = self.started_at
+        if not started or started < float(self.params.get("_resumed_at", 0) or 0) or self.state == "queued":
+            return before or None  # this attempt has not started (yet)
+        if self.state == "running":
+            end = time.time()
+        elif self.state == "interrupted" and self.heartbeat and started <= self.heartbeat:
+            end = min(self.heartbeat, self.finished_at or self.heartbeat)  # it died at its last sign of life
+        else:
+            end = self.finished_at or self.heartbeat or started
+        return before + max(0.0, end - started)
 
     @property
     def subject(self) -> str:
@@ -124,12 +156,31 @@ class JobInfo:
 
     @property
     def eta_seconds(self) -> float | None:
-        """Remaining time from the rate so far in this attempt (None until there is a rate)."""
-        if self.state != "running" or not self.total or not self.started_at or self.done <= 0:
+        """Remaining time at the rate of the running phase of this attempt (None until there is a rate)."""
+        if self.state != "running" or not self.total or not self.started_at:
             return None
-        start_done = float(self.params.get("_resumed_from", 0) or 0)
-        rate = (self.done - start_done) / max(time.time() - self.started_at, 1e-6)
-        return (self.total - self.done) / rate if rate > 0 else None
+        return self.eta_at(self.done, time.time())
+
+    def eta_at(self, done: float, now: float, total: float | None = None) -> float | None:
+        """Seconds left when the job had `done` at `now` (a metric row's step and time), at the running phase's
+        rate; what the job card showed then. `total`: where the job has not written its own yet."""
+        total = self.total or total
+        if not total:
+            return None
+        since_time, since_done = self.phase_start
+        return remaining_seconds(done, total, since_done, since_time, now)
+
+    @property
+    def phase_start(self) -> tuple[float, float]:
+        """(time, done) the ETA's rate counts from: the running phase's start (`JobContext.phase`), else this
+        attempt's start (a resumed job's done at that start: `_resumed_from`)."""
+        attempt = (self.started_at or 0.0, float(self.params.get("_resumed_from", 0) or 0))
+        try:
+            phase = json.loads((self.folder / PHASE_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return attempt
+        # a phase file an earlier attempt left behind does not count
+        return (phase["started_at"], phase["done"]) if phase["started_at"] >= attempt[0] else attempt
 
     @property
     def resumable(self) -> bool:
@@ -188,12 +239,16 @@ def _spawn(ws, job_id: str) -> None:
     threading.Thread(target=process.wait, daemon=True).start()
 
 
-def list_jobs(ws, states: tuple[str, ...] | None = None, limit: int = 200) -> list[JobInfo]:
+def list_jobs(ws, states: tuple[str, ...] | None = None, limit: int = 200,
+              kinds: tuple[str, ...] | None = None) -> list[JobInfo]:
+    """The newest `limit` jobs, newest first; only those in `states` / of `kinds` when given."""
     mark_dead_jobs(ws)
-    sql, args = "SELECT * FROM jobs", []
-    if states:
-        sql += f" WHERE state IN ({','.join('?' * len(states))})"
-        args = list(states)
+    where, args = [], []
+    for column, values in (("state", states), ("kind", kinds)):
+        if values:
+            where.append(f"{column} IN ({','.join('?' * len(values))})")
+            args += list(values)
+    sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
     rows = ws._query(sql + " ORDER BY created_at DESC LIMIT ?", (*args, limit))
     return [_info(ws, r) for r in rows]
 
@@ -209,11 +264,12 @@ def _info(ws, r) -> JobInfo:
     return JobInfo(r["id"], r["kind"], r["title"], json.loads(r["params"]), r["state"], r["pid"],
                    r["created_at"], r["started_at"], r["finished_at"], r["heartbeat"], r["done"] or 0,
                    r["total"], r["message"] or "", json.loads(r["result"]) if r["result"] else None,
-                   r["error"], r["attempts"] or 0, ws.root / "jobs" / r["id"])
+                   r["error"], r["attempts"] or 0, ws.root / "jobs" / r["id"], bool(r["cancel_requested"]))
 
 
 def cancel(ws, job_id: str) -> bool:
-    """Ask a job to stop; it finishes its current unit, saves its checkpoint and exits."""
+    """Ask a job to stop; it keeps what it finished, saves its checkpoint and exits within seconds. Asked again
+    while it is stopping, its process is stopped at once (the second SIGTERM)."""
     info = get(ws, job_id)
     if info.state not in ACTIVE:
         return False
@@ -234,10 +290,12 @@ def resume(ws, job_id: str) -> None:
     info = get(ws, job_id)
     if not info.resumable:
         raise ValueError(f"Job '{job_id}' ({info.kind}, {info.state}) cannot be resumed")
-    params = {**info.params, "_resumed_from": info.done}
-    with ws.connect(write=True) as con:
-        con.execute("UPDATE jobs SET state='queued', cancel_requested=0, error=NULL, finished_at=NULL,"
-                    " params=? WHERE id=?", (json.dumps(params, ensure_ascii=False), job_id))
+    # the running time so far and when this attempt was asked for: `ran_seconds` adds the attempts up
+    params = {**info.params, "_resumed_from": info.done, "_ran_before": round(info.ran_seconds or 0.0, 3),
+              "_resumed_at": time.time()}
+    with ws.connect(write=True) as con:  # the last attempt's message ("cancelled") no longer holds
+        con.execute("UPDATE jobs SET state='queued', cancel_requested=0, error=NULL, finished_at=NULL, message=?,"
+                    " params=? WHERE id=?", (RESUMING_MESSAGE, json.dumps(params, ensure_ascii=False), job_id))
     _spawn(ws, job_id)
 
 
@@ -336,6 +394,8 @@ class JobContext:
         self._cancel = threading.Event()
         self._last_write = 0.0
         self._progress = (0.0, None, "")
+        self._written = self._progress
+        self._write_lock = threading.Lock()  # progress is also written by the heartbeat thread
 
     @property
     def cancelled(self) -> bool:
@@ -346,14 +406,25 @@ class JobContext:
             raise JobCancelled()
 
     def progress(self, done: float, total: float | None = None, message: str = "", force: bool = False) -> None:
-        """Report progress; written at most a few times a second unless `force`."""
-        self._progress = (done, total, message)
+        """Report progress; written at most a few times a second unless `force` (a report held back is written
+        by the next heartbeat, so the last one of a burst is never lost)."""
+        with self._write_lock:
+            self._progress = (done, total, message)
+            if force or time.time() - self._last_write > 0.25:
+                self._write_progress()
+
+    def _write_progress(self) -> None:
         now = time.time()
-        if force or now - self._last_write > 0.25:
-            self._last_write = now
-            with self.ws.connect(write=True) as con:
-                con.execute("UPDATE jobs SET done=?, total=?, message=?, heartbeat=? WHERE id=?",
-                            (done, total, message, now, self.id))
+        done, total, message = self._written = self._progress
+        self._last_write = now
+        with self.ws.connect(write=True) as con:
+            con.execute("UPDATE jobs SET done=?, total=?, message=?, heartbeat=? WHERE id=?",
+                        (done, total, message, now, self.id))
+
+    def phase(self, done: float) -> None:
+        """Start a phase whose progress has its own unit or pace (answers, then judge calls): the ETA counts the
+        rate from now and `done` (the phase's progress already there, e.g. from a resumed attempt)."""
+        write_json_atomic(self.folder / PHASE_FILE, {"started_at": time.time(), "done": float(done)})
 
     def log(self, message: str) -> None:
         print(time.strftime("%H:%M:%S"), message, flush=True)
@@ -368,10 +439,26 @@ class JobContext:
     def _heartbeat_loop(self) -> None:
         while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
             rows = self.ws._query("SELECT cancel_requested FROM jobs WHERE id=?", (self.id,))
-            if rows and rows[0]["cancel_requested"]:
+            asked = bool(rows and rows[0]["cancel_requested"])
+            if asked:
                 self._cancel.set()
             with self.ws.connect(write=True) as con:
-                con.execute("UPDATE jobs SET heartbeat=? WHERE id=?", (time.time(), self.id))
+                # a SIGTERM from outside the app (kill PID) also shows as "cancelling…"
+                con.execute("UPDATE jobs SET heartbeat=?, cancel_requested=MAX(cancel_requested, ?) WHERE id=?",
+                            (time.time(), int(asked or self._cancel.is_set()), self.id))
+            with self._write_lock:
+                if self._progress != self._written:
+                    self._write_progress()
+
+
+def _on_sigterm(ctx: JobContext) -> None:
+    """SIGTERM: the job stops cleanly at its next check (per request, per token); a second SIGTERM, or one while
+    the job is in a step that does not check, stops the process at once (the default action)."""
+    def handle(signum, frame) -> None:
+        ctx._cancel.set()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    signal.signal(signal.SIGTERM, handle)
 
 
 def run(ws, job_id: str) -> int:
@@ -381,16 +468,24 @@ def run(ws, job_id: str) -> int:
     if int(os.environ.get("RANK", "0") or 0) > 0:
         return _run_follower(ws, info)
     ctx = JobContext(ws, job_id)
-    signal.signal(signal.SIGTERM, lambda *_: ctx._cancel.set())
-    with ws.connect(write=True) as con:
+    _on_sigterm(ctx)
+    with ws.connect(write=True) as con:  # a resumed job's "resuming" gives way to the job's own progress
         con.execute("UPDATE jobs SET state='running', started_at=?, heartbeat=?, pid=?, pid_started=?,"
-                    " attempts=attempts+1 WHERE id=?",
-                    (time.time(), time.time(), os.getpid(), _process_start(os.getpid()), job_id))
+                    " message=CASE WHEN message=? THEN '' ELSE message END, attempts=attempts+1 WHERE id=?",
+                    (time.time(), time.time(), os.getpid(), _process_start(os.getpid()), RESUMING_MESSAGE,
+                     job_id))
     ctx._stop_heartbeat = threading.Event()
-    threading.Thread(target=ctx._heartbeat_loop, daemon=True).start()
+    heartbeat = threading.Thread(target=ctx._heartbeat_loop, daemon=True)
+    heartbeat.start()
+
+    def stop_heartbeat() -> None:  # before the end is recorded: a late heartbeat must not write over it
+        ctx._stop_heartbeat.set()
+        heartbeat.join(timeout=10)
+
     ctx.log(f"job {job_id} ({info.kind}) started, attempt {info.attempts + 1}")
     try:
         result = KINDS[info.kind].run(ctx, info.params)
+        stop_heartbeat()
         done, total, message = ctx._progress
         ctx.progress(total or done, total, message, force=True)
         write_json_atomic(ctx.folder / "result.json", result)
@@ -398,11 +493,14 @@ def run(ws, job_id: str) -> int:
         ctx.log("finished")
         return 0
     except JobCancelled:
-        ctx.log("cancelled")
+        stop_heartbeat()
+        ctx.progress(*ctx._progress, force=True)  # what was finished before the cancel counts (resume skips it)
+        ctx.log(f"cancelled after {ctx._progress[0]:g} of {ctx._progress[1] or '?'}")
         _finish(ws, job_id, "cancelled", message="cancelled / 已取消")
         return 0
     except Exception as exc:  # the job failed; keep the traceback in the log, a message in the catalog
         traceback.print_exc()
+        stop_heartbeat()
         _finish(ws, job_id, "failed", message=f"failed: {exc}", error=str(exc))
         return 1
     finally:
@@ -415,6 +513,9 @@ class FollowerContext(JobContext):
     def progress(self, done, total=None, message="", force=False) -> None:
         self._progress = (done, total, message)
 
+    def phase(self, done: float) -> None:
+        pass
+
     def log(self, message: str) -> None:
         pass
 
@@ -425,7 +526,7 @@ class FollowerContext(JobContext):
 def _run_follower(ws, info: JobInfo) -> int:
     """Rank > 0 under `accelerate launch`: run the job's function; rank 0 records how it ended."""
     ctx = FollowerContext(ws, info.id)
-    signal.signal(signal.SIGTERM, lambda *_: ctx._cancel.set())
+    _on_sigterm(ctx)
     try:
         KINDS[info.kind].run(ctx, info.params)
         return 0

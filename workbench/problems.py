@@ -16,7 +16,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "不支持的文件类型“{suffix}”。请使用 .json、.jsonl、.csv、.xlsx、.parquet 或 Hugging Face datasets 文件夹。",
     ),
     "file_unreadable": ("The file could not be read: {detail}", "无法读取文件：{detail}"),
-    "json_syntax": ("Invalid JSON: {detail}", "JSON 格式错误：{detail}"),
+    "json_syntax": ("Invalid JSON: {detail}", "JSON 格式错误：{detail_zh}"),  # detail_zh: data/json_messages.py
     "json_not_array": (
         "Expected a JSON array of objects ([{{...}}, ...]) but the file holds {found}.{hint}",
         "应为由对象组成的 JSON 数组（[{{...}}, ...]），但文件内容是{found_zh}。{hint_zh}",

@@ -91,7 +91,9 @@ VERBS_THAT_SAVE = {"split": ["split", "{ref}", "--seed", "3"], "map": ["map", "{
                                                                      "output=output"],
                    "quality": ["quality", "{ref}", "--fix", "exact"],
                    "templates apply": ["templates", "apply", "{ref}", "qa_from_passage_zh", "--target", "system",
-                                       "--set", "passage=文本"]}
+                                       "--set", "passage=文本"],
+                   # a background job: refused before it starts (its rows could never be saved)
+                   "augment": ["augment", "{ref}", "--strategy", "paraphrase_instruction", "--endpoint", "none"]}
 
 
 @pytest.mark.parametrize("command", VERBS_THAT_SAVE)
@@ -112,3 +114,20 @@ def test_saving_from_an_older_version_says_which_is_newest_and_what_to_do(capsys
 def test_the_page_keeps_its_reload_wording():
     assert "Reload the page" in t("common.stale", "en") and "刷新页面" in t("common.stale", "zh")
     assert "reload" in str(StaleVersionError("d", 1, 2))
+
+
+def test_export_says_which_fields_the_format_leaves_out_before_writing(capsys, tmp_path):
+    data = tmp_path / "templated.jsonl"
+    data.write_text("".join(json.dumps({"instruction": f"问{i}", "output": f"答{i}", "prompt": f"提示词{i}"},
+                                       ensure_ascii=False) + "\n" for i in range(3)), encoding="utf-8")
+    root = tmp_path / "ws"
+    assert main(["--workspace", str(root), "import", str(data), "--name", "t"]) == 0
+    out = tmp_path / "t.json"
+    code, printed, warned = run(capsys, root, "--lang", "zh", "export", "t", "--format", "alpaca", "--out", str(out))
+    assert code == 0 and warned.startswith("导出为 alpaca_json 时，文件中不会包含以下字段：prompt。")
+    assert "prompt" not in json.loads(out.read_text(encoding="utf-8"))[0]  # what was said is what happened
+    code, _, warned = run(capsys, root, "export", "t", "--format", "sharegpt", "--out", str(out))
+    assert code == 0 and warned.startswith("sharegpt_json does not carry these fields, so the file will not have "
+                                           "them: prompt.")
+    code, _, warned = run(capsys, root, "export", "t", "--format", "csv", "--out", str(tmp_path / "t.csv"))
+    assert code == 0 and warned == ""

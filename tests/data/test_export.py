@@ -5,7 +5,7 @@ import zipfile
 import pyarrow as pa
 import pytest
 
-from workbench.data.export import EXPORT_FORMATS, export_table, export_zip
+from workbench.data.export import EXPORT_FORMATS, export_table, export_zip, left_out_fields
 from workbench.data.split import SplitConfig, split_table
 
 HISTORY = [["你好", "你好！有什么可以帮你？"], ["今天天气如何", "晴天"]]
@@ -219,3 +219,41 @@ def test_huanhuan_llamafactory_round_trip(tmp_path, huanhuan_rows):
         exported += json.loads((folder / f"huanhuan_{split}.json").read_text(encoding="utf-8"))
     key = lambda r: (r["instruction"], r["input"], r["output"])  # noqa: E731
     assert sorted(map(key, exported)) == sorted(map(key, huanhuan_rows))
+
+
+def exported_keys(path, fmt) -> set[str]:
+    """Every key any exported row has, whatever the file's shape."""
+    if fmt == "csv":
+        return set(next(csv.reader(path.read_text(encoding="utf-8-sig").splitlines())))
+    if fmt == "jsonl":
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    elif fmt == "hf_datasets":
+        import datasets
+
+        records = datasets.load_from_disk(str(path)).to_list()
+    elif fmt == "llamafactory":
+        records = json.loads((path / "dataset_train.json").read_text(encoding="utf-8"))
+    else:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    return {key for record in records for key in record}
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+def test_the_fields_said_to_be_left_out_are_exactly_those_missing_from_the_file(tmp_path, fmt):
+    """A template's `prompt` and a label column: named before export for every format that drops them, and the
+    written file indeed lacks exactly those (and only those) of the table's own columns."""
+    table = alpaca_table(with_split=False).append_column("prompt", pa.array(["渲染后的提示词"] * 20)).append_column(
+        "label", pa.array(["正面"] * 20))
+    left_out = left_out_fields(table.column_names, fmt)
+    keys = exported_keys(export_table(table, fmt, tmp_path / fmt), fmt)
+    assert [c for c in ("prompt", "label") if c not in keys] == left_out
+    assert left_out == ([] if fmt == "csv" else ["prompt", "label"])
+
+
+def test_chat_jsonl_keeps_its_own_columns_so_nothing_is_said_to_be_left_out(tmp_path):
+    table = chat_table().append_column("topic", pa.array(["闲聊", "算术"]))
+    assert left_out_fields(table.column_names, "jsonl") == []
+    assert "topic" in exported_keys(export_table(table, "jsonl", tmp_path / "c.jsonl"), "jsonl")
+    assert left_out_fields(table.column_names, "sharegpt_json") == ["topic"]
+    assert "topic" not in exported_keys(export_table(table, "sharegpt_json", tmp_path / "c.json"), "sharegpt_json")
+    assert left_out_fields(["_id", "_split", "_source", "prompt"], "alpaca_json") == []  # unmapped: export refuses

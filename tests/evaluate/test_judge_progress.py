@@ -1,8 +1,12 @@
 """The evaluate job's judge progress follows what the judge logs hold, even when a local judge finishes a whole
-batch at once (the walkthrough showed "pairwise judge: 5 / 16" with 12 of 16 pairs written, its ETA growing)."""
+batch at once (the walkthrough showed "pairwise judge: 5 / 16" with 12 of 16 pairs written, its ETA growing),
+and its ETA counts from the judge's own start, not the answers generated before it in the same job."""
 import time
 
+import pytest
+
 from tests.evaluate.test_evaluation import PERSONA, answered
+from workbench import jobs
 from workbench.evaluate import jobs as evaluate_jobs
 from workbench.evaluate.config import EvalConfig
 from workbench.evaluate.judge import JudgeConfig, Judgement
@@ -15,7 +19,10 @@ class ThrottledContext:
     """A job context that writes progress like workbench.jobs.JobContext: at most every 0.25 s unless forced."""
 
     def __init__(self, ws):
-        self.ws, self.cancelled, self.shown, self.last_write, self.lines = ws, False, None, 0.0, []
+        self.ws, self.cancelled, self.shown, self.last_write, self.lines, self.phases = ws, False, None, 0.0, [], []
+
+    def phase(self, done):
+        self.phases.append(done)
 
     def progress(self, done, total=None, message="", force=False):
         if force or time.time() - self.last_write > 0.25:
@@ -73,5 +80,55 @@ def test_judge_progress_and_its_message_follow_the_written_results_batch_after_b
             assert (english, chinese) == (f"pointwise judge: {answers_logged} of 12 answers scored",
                                           f"逐条评分：已评 {answers_logged}/12 条回答")
     assert ctx.shown[0] == ctx.shown[1] == 24
+    assert ctx.phases == [1]  # the judge's pace counts from the call judged before the resume
     assert in_language(ctx.lines[0], "en") == "pointwise judge judge: 11 of 12 answers to score"
     assert in_language(ctx.lines[1], "zh") == "两两比较（judge）：6 对中有 6 对待比较，每对交换顺序各评一次"
+
+
+class TimedJudge:
+    """A judge whose every call takes `seconds` of the fake clock; the job's ETA is read after each result."""
+
+    def __init__(self, clock, seconds, read_eta):
+        self.clock, self.seconds, self.read_eta = clock, seconds, read_eta
+
+    def complete_many(self, requests, params, on_result=None, cancelled=None):
+        for index in range(len(requests)):
+            self.clock["now"] += self.seconds
+            on_result(index, Completion('{"reason": "ok", "score": 7}', "m", "stop", 1, 1))
+            self.read_eta()
+
+    def close(self):
+        pass
+
+
+def test_the_judge_eta_counts_from_the_judges_own_start_not_the_answers_before_it(ws, monkeypatch):
+    """A before/after job: 100 s of answers, then 12 judge calls of 2 s each. The ETA while judging is the
+    judge's own: 2 s per call left, not its calls over the whole job's time (which said 52 s left after one call)."""
+    info = answered(ws, {"base": ["一", "二", "三", "四", "五", "六"], "tuned": PERSONA[:6]})
+    config = EvalConfig(inference=info.id, judge=JudgeConfig(judge="judge"), similarity=False, lexical=False)
+    report = create_report(ws, config)
+    monkeypatch.setattr(jobs, "_spawn", lambda ws, job_id: None)
+    job_id = jobs.start(ws, "evaluate", {"report": report.id, "generate": True})
+    clock, etas, phase_starts = {"now": 1000.0}, [], []
+    monkeypatch.setattr(jobs.time, "time", lambda: clock["now"])
+    with ws.connect(write=True) as con:
+        con.execute("UPDATE jobs SET state='running', started_at=? WHERE id=?", (1000.0, job_id))
+    ctx = jobs.JobContext(ws, job_id)
+
+    def answering(ctx, inference):
+        phase_starts.append(jobs.get(ws, job_id).phase_start)
+        clock["now"] += 100.0
+        ctx.progress(12, 12, "answered", force=True)
+        return {}
+
+    monkeypatch.setattr(evaluate_jobs, "run_inference", answering)
+    monkeypatch.setattr(evaluate_jobs, "set_inference_summary", lambda *args: None)
+    monkeypatch.setattr(evaluate_jobs, "judge_backend",
+                        lambda ws, judge: TimedJudge(clock, 2.0, lambda: etas.append(jobs.get(ws, job_id).eta_seconds)))
+    monkeypatch.setattr(evaluate_jobs, "score_report", lambda *args, **options: {"arms": {}})
+    monkeypatch.setattr(evaluate_jobs, "set_summary", lambda *args: None)
+    evaluate_jobs.evaluate_job(ctx, {"report": report.id, "generate": True})
+    assert phase_starts == [(1000.0, 12.0)]  # the answers: from the 12 already there
+    assert etas == pytest.approx([2.0 * (12 - calls) for calls in range(1, 13)])
+    final = jobs.get(ws, job_id)
+    assert (final.done, final.total, final.eta_seconds) == (0.95, 1.0, None)  # scoring: no pace of its own yet

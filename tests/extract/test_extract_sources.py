@@ -6,7 +6,7 @@ import pytest
 
 from tests.extract.conftest import FAQ_HTML
 from tests.extract.documents import docx_bytes, scanned_pdf, text_pdf
-from workbench.extract import Pasted, read_path, read_sources, read_upload
+from workbench.extract import STRICT, FetchPolicy, Pasted, read_path, read_sources, read_upload, sources_key
 from workbench.problems import ReadError
 
 ZH = "问：如何重置密码？\n答：打开设置页面，点击“忘记密码”。\n"
@@ -163,3 +163,14 @@ def test_document_ids_are_stable_and_depend_on_source_and_text():
     assert first.id == again.id and first.id.startswith("doc-")
     assert read_upload("b.txt", ZH.encode()).id != first.id
     assert read_upload("a.txt", (ZH + "更多").encode()).id != first.id
+
+
+def test_the_key_a_read_is_cached_under_holds_the_fetch_policy_and_the_contents():
+    """Same sources under another policy, or an upload with the same name and size but other bytes: another key."""
+    items = ["http://127.0.0.1:8640/?x=1", ("a.txt", b"abc"), Pasted("问：一\n答：二")]
+    key = sources_key(items, STRICT)
+    assert sources_key(list(items), FetchPolicy()) == key
+    assert sources_key(items, FetchPolicy(allow_private=True)) != key
+    assert sources_key(items, FetchPolicy(allowed_addresses=("127.0.0.1:8640",))) != key
+    assert sources_key([items[0], ("a.txt", b"abd"), items[2]], STRICT) != key
+    assert sources_key([items[0], items[1], Pasted("问：一\n答：三")], STRICT) != key

@@ -49,7 +49,7 @@ def test_length_sorted_batches_answer_like_one_at_a_time_and_keep_the_request_or
     backend = local(ws, ids["a"], batch_size=3)
     batches = []
     generate = backend._generate
-    backend._generate = lambda batch, params: batches.append([len(ids) for ids in batch]) or generate(batch, params)
+    backend._generate = lambda batch, params, *rest: batches.append([len(ids) for ids in batch]) or generate(batch, params, *rest)
     requests = [[{"role": "user", "content": question}] for question in QUESTIONS]
     batched = backend.complete_many(requests, GREEDY)
     single = [backend.complete_many([request], GREEDY)[0] for request in requests]
@@ -134,9 +134,9 @@ def test_cancel_then_resume_generates_every_row_exactly_once(infer_ws, monkeypat
     generated = collections.Counter()
     original = LocalBackend._generate
 
-    def counting(self, batch, params):
+    def counting(self, batch, params, *rest):
         generated.update(tuple(ids) for ids in batch)
-        return original(self, batch, params)
+        return original(self, batch, params, *rest)
 
     monkeypatch.setattr(LocalBackend, "_generate", counting)
     config = InferConfig(dataset="qa", batch_size=2, max_new_tokens=6, arms=[

@@ -6,9 +6,9 @@ import json
 from streamlit.testing.v1 import AppTest
 
 from tests.infer.conftest import qa_table, tiny_folders  # noqa: F401  (fixture)
-from tests.pages.conftest import ROOT, TIMEOUT, no_errors
+from tests.pages.conftest import ROOT, TIMEOUT, no_errors, page
 from workbench import jobs, models
-from workbench.i18n import save_language, saved_language
+from workbench.i18n import save_language, saved_language, t
 from workbench.infer import Arm, InferConfig, start_inference
 
 
@@ -71,3 +71,30 @@ def test_the_language_setting_is_one_key_of_a_settings_file(tmp_path):
     assert saved_language(tmp_path) is None
     save_language(tmp_path, "zh")  # a broken file is replaced, not a reason to refuse the choice
     assert saved_language(tmp_path) == "zh"
+
+
+def shown(widget, kept: str) -> str:
+    """The label the browser shows for a select or radio: the one sent with a value set by the app, else the one
+    it kept from the pick (AppTest does not keep it, so the test says which it was)."""
+    return widget.proto.raw_value if widget.proto.set_value else kept
+
+
+def test_translated_choices_show_their_label_in_the_new_language(app_env):
+    """After a language switch a radio and a select on the page show their chosen option in the new language,
+    the choices stay, and the next run does not set them again (a pick made while a run is under way stays)."""
+    at = page("extract").run()
+    at.radio(key="extract_mode").set_value("llm").run()
+    at.selectbox(key="extract_grounded").set_value("judge").run()
+    no_errors(at)
+    picked = {"extract_mode": t("extract.mode.llm", "en"), "extract_grounded": t("extract.grounded.judge", "en")}
+
+    at.selectbox(key="lang").select("zh").run()
+    no_errors(at)
+    mode, grounded = at.radio(key="extract_mode"), at.selectbox(key="extract_grounded")
+    assert (mode.value, grounded.value) == ("llm", "judge")
+    assert shown(mode, picked["extract_mode"]) == t("extract.mode.llm", "zh") != picked["extract_mode"]
+    assert shown(grounded, picked["extract_grounded"]) == t("extract.grounded.judge", "zh")
+
+    at.run()
+    assert not at.radio(key="extract_mode").proto.set_value
+    assert not at.selectbox(key="extract_grounded").proto.set_value

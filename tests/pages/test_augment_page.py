@@ -26,6 +26,19 @@ def test_augment_page_runs_a_job_and_reports_the_new_version(app_env, scripted):
     assert app_env.datasets()[0].rows == 3
 
 
+def test_an_older_version_is_refused_with_what_to_pick_before_any_job_starts(app_env):
+    app_env.create_dataset("huan", pa.table({"instruction": ["问"], "output": ["答"]}))
+    app_env.restore("huan", 1, 1)  # huan@2 is the newest
+    at = page("augment").run()
+    at.selectbox(key="augment_version_huan").select(1).run()
+    at.button(key="augment_start").click().run()
+    no_errors(at)
+    message = at.error[0].value
+    assert "huan@1 is not the newest version of huan (huan@2 is)" in message and "Pick huan@2 under Version" in message
+    assert "reload" not in message and "python -m" not in message
+    assert "augment_job" not in at.session_state and not jobs.list_jobs(app_env)
+
+
 def test_style_transfer_without_a_style_is_refused_with_a_message(app_env):
     app_env.create_dataset("huan", pa.table({"instruction": ["问"], "output": ["答"]}))
     at = page("augment").run()

@@ -286,3 +286,52 @@ def test_rubric_values_say_which_are_optional_and_the_rows_table_reads_compactly
     assert at.dataframe[1].proto.placeholder == "–"  # empty cells read "–", not "None"
     at.toggle(key="eval_compact").set_value(False).run()
     assert list(at.dataframe[1].proto.column_order) == []  # every score
+
+
+def test_kappa_reads_the_same_in_the_summary_and_in_the_review(app_env):
+    from tests.evaluate.test_report_one_table import disputed_report
+
+    disputed_report(app_env)  # judge and human disagree on one row; a human score on a row not in this report
+    at = page("evaluate").run()
+    no_errors(at)
+    found = [c.value[c.value.index("κ = "):] for c in at.caption if "κ = " in c.value]
+    assert len(found) == 2 and found[0] == found[1], found  # the summary's line and the review's, one figure
+    assert found[0].endswith("over 3 items (3 overridden)")
+    assert [m.value for m in at.metric if m.label == "Human scores"] == ["3"]  # this report's rows only
+
+
+def test_one_render_reads_the_answers_once_and_builds_the_exports_only_when_asked(app_env, monkeypatch):
+    """A judge-free report with a human score: the page reads the answers and scores once (and not again on a
+    rerun), builds neither export while rendering, and the downloads it offers carry the human's score."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from workbench.evaluate import report_export, scoring
+
+    info = answered(app_env, {"base": BASE, "tuned": PERSONA[:6]})
+    report = finished(app_env, EvalConfig(inference=info.id, similarity=False, bootstrap=200))  # lexical only
+    reads, built, downloads = [], [], {}
+    real_outputs, real_scores, real_rows = scoring.read_outputs, scoring.read_scores, report_export.export_rows
+    monkeypatch.setattr(scoring, "read_outputs", lambda ws, i: reads.append("answers") or real_outputs(ws, i))
+    monkeypatch.setattr(scoring, "read_scores", lambda folder: reads.append("scores") or real_scores(folder))
+    monkeypatch.setattr(report_export, "export_rows", lambda *a: built.append(a) or real_rows(*a))
+    real_deferred = MediaFileManager.add_deferred
+
+    def deferred(self, data, mimetype, coordinates, file_name=None, **kwargs):
+        downloads[file_name] = data  # what a click on the button runs
+        return real_deferred(self, data, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", deferred)
+    at = page("evaluate").run()
+    no_errors(at)
+    assert sorted(reads) == ["answers", "scores"] and built == []  # once each; no export built yet
+    rows = [o.split(" · ")[0] for o in at.selectbox(key="eval_review_row").options]
+    at.selectbox(key="eval_review_row").set_value(rows[1]).run()
+    at.number_input(key="eval_review_score").set_value(7).run()
+    at.button(key="eval_review_save").click().run()
+    no_errors(at)
+    assert sorted(reads) == ["answers", "scores"] and built == []  # reruns: the files did not change
+    assert at.dataframe[1].value.set_index("row_id").at[rows[1], "base · human"] == 7
+    csv = downloads[f"report-{report.id}.csv"]().decode("utf-8-sig")
+    assert "base · human" in csv.splitlines()[0] and ",7.0," in csv
+    html = downloads[f"report-{report.id}.html"]()
+    assert "human <b>7</b>" in html and len(built) == 2  # built on the click, with the page's table

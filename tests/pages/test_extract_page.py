@@ -1,6 +1,7 @@
 """The Extract page: rules on pasted text, an LLM job on a real local endpoint, review, save (AppTest)."""
 import json
 
+from tests.extract.conftest import FAQ_HTML, site  # noqa: F401  (a real HTTP server on 127.0.0.1)
 from tests.llm.conftest import answer
 from tests.pages.conftest import no_errors, page
 from workbench import jobs
@@ -99,10 +100,59 @@ def test_rule_problems_show_as_a_table_and_a_bad_pattern_as_one_clean_line(app_e
     at.button(key="extract_find").click().run()
     no_errors(at)
     assert len(at.session_state["extract_candidates"][0]) == 2
-    problems = next(frame.value for frame in at.dataframe if "message_en" in frame.value.columns)
-    assert problems["message_en"].str.contains("劳动法全文是什么？").any() and problems["line"].tolist() == [9]
+    table = next(frame for frame in at.dataframe if "message" in frame.value.columns)
+    problems = table.value
+    assert problems["message"].str.contains("劳动法全文是什么？").any() and problems["line"].tolist() == [9]
+    assert "message_zh" not in problems.columns  # the user's language only
+    assert table.proto.row_height > 64  # Streamlit wraps a cell's text above 64 px: the long message is not cut off
     at.selectbox(key="extract_preset").select("custom").run()
     at.text_input(key="extract_pattern").input("(?P<question>").run()
     at.button(key="extract_find").click().run()
     [error] = [e.value for e in at.error]
     assert error.startswith("The pattern is not a valid regular expression") and "validation error" not in error
+
+
+def table_texts(at) -> list[str]:
+    """Every cell of every table on the page, as text (the problem tables among them)."""
+    return [str(value) for frame in at.dataframe for value in frame.value.values.ravel()]
+
+
+def test_the_private_url_switch_is_obeyed_on_every_click_whatever_was_read_before(app_env, site):
+    """A page fetched while private URLs were allowed is refused once they are not (no cached copy is used), and
+    that refusal does not stick after they are allowed again; the server's log shows the one real fetch."""
+    site.routes["/faq"] = (200, {"Content-Type": "text/html; charset=utf-8"}, FAQ_HTML.encode())
+    url = site.url("/faq?x=1")
+    at = page("extract").run()
+    at.text_area(key="extract_urls").input(url).run()
+    at.toggle(key="extract_allow_private").set_value(True).run()
+    at.button(key="extract_find").click().run()
+    no_errors(at)
+    assert len(site.requests) == 1 and at.session_state["extract_candidates"][0]  # fetched, pairs found
+
+    at.toggle(key="extract_allow_private").set_value(False).run()
+    at.button(key="extract_find").click().run()
+    no_errors(at)
+    assert len(site.requests) == 1 and at.session_state["extract_candidates"][0] == []
+    assert any("127.0.0.1" in text and "loopback" in text for text in table_texts(at))
+    assert [w.value for w in at.warning] == [
+        "Nothing could be read from the sources (see the table above), so no pairs were looked for."]
+    assert not [i.value for i in at.info if "No pairs found" in i.value]
+
+    at.toggle(key="extract_allow_private").set_value(True).run()
+    at.button(key="extract_find").click().run()
+    no_errors(at)
+    # the read made under this same policy may be reused (no second request); the refusal is not
+    assert at.session_state["extract_candidates"][0] and not at.warning
+    assert not any("loopback" in text for text in table_texts(at))
+
+
+def test_a_refusal_cached_under_the_strict_policy_is_not_reused_once_private_urls_are_allowed(app_env, site):
+    site.routes["/faq"] = (200, {"Content-Type": "text/html; charset=utf-8"}, FAQ_HTML.encode())
+    at = page("extract").run()
+    at.text_area(key="extract_urls").input(site.url("/faq")).run()
+    at.button(key="extract_find").click().run()
+    assert site.requests == [] and any("loopback" in text for text in table_texts(at))
+    at.toggle(key="extract_allow_private").set_value(True).run()
+    at.button(key="extract_find").click().run()
+    no_errors(at)
+    assert len(site.requests) == 1 and at.session_state["extract_candidates"][0]

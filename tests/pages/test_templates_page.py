@@ -81,3 +81,44 @@ def test_duplicate_edit_and_a_bad_template_shows_a_located_error(app_env):
     no_errors(at)
     assert [v.version for v in template_versions(app_env, "my-classifier")] == [1, 2]
     assert any(code.value == "Label ({{ labels }}):\n{{ text }}" for code in at.code)
+
+
+def test_a_required_variable_empty_in_every_row_is_shown_before_apply_and_apply_asks_first(app_env, huanhuan_rows):
+    """The walk: 甄嬛 → qa_role_dialogue_zh, whose required `passage` defaults to the empty `input` column."""
+    import pyarrow as pa
+
+    version = app_env.create_dataset("huanhuan", pa.Table.from_pylist(huanhuan_rows))
+    at = page("templates").run()
+    at.text_input(key="tpl_search").input("甄嬛").run()
+    at = pick(at, "qa_role_dialogue_zh")
+    no_errors(at)
+    assert at.selectbox(key="tpl_col_qa_role_dialogue_zh_passage").value == "input"
+    warned = " ".join(w.value for w in at.warning)
+    rows = f"{len(huanhuan_rows):,}"
+    assert (f"Template 'qa_role_dialogue_zh', line 11: required variable 'passage' (column 'input') is empty in "
+            f"{rows} of {rows} rows (row _id 0, 1, 2, 3, 4, …)") in warned
+    at.text_input(key="tpl_target_other").input("prompt").run()
+    at.button(key="tpl_apply").click().run()
+    no_errors(at)
+    assert "required variable 'passage'" in errors(at) and not at.success
+    assert app_env.dataset("huanhuan").head == 1  # nothing saved
+    at.checkbox(key="tpl_allow_empty").check().run()
+    at.button(key="tpl_apply").click().run()
+    no_errors(at)
+    head = app_env.version(version.dataset_id)
+    assert head.number == 2 and head.params["empty"] == {"passage": len(huanhuan_rows)}
+    # a column with text: no warning, no "apply anyway", the passage is in the prompt
+    at.selectbox(key="tpl_col_qa_role_dialogue_zh_passage").set_value("output").run()
+    assert not at.warning and "tpl_allow_empty" not in [c.key for c in at.checkbox]
+    assert any(huanhuan_rows[0]["output"] in code.value for code in at.code)
+
+
+def test_the_empty_value_warning_is_in_chinese_too(app_env):
+    import pyarrow as pa
+
+    app_env.create_dataset("huan", pa.table({"instruction": ["皇上驾到！"], "input": [""], "output": ["皇上万福金安。"]}))
+    at = pick(page("templates").run(), "qa_role_dialogue_zh")
+    at.session_state["lang"] = "zh"
+    at.run()
+    no_errors(at)
+    assert any("必填变量“passage”（列“input”）在 1 行中有 1 行为空（数据行 _id 0）" in w.value for w in at.warning)

@@ -91,3 +91,72 @@ def test_a_big_apply_runs_as_a_background_job_with_the_same_result(ws):
     head = ws.version(version.dataset_id)
     assert info.result["version"] == head.ref and head.op == "template"
     assert ws.read(head).column("instruction")[0].as_py() == "判断这条商品评论的情感，只回答：正面、负面或中性。"
+
+
+def role_play(ws):
+    """Rows like huanhuan.json: the Alpaca `input` column is there but empty (blank, whitespace, null)."""
+    import pyarrow as pa
+
+    return ws.create_dataset("huan", pa.table({"instruction": ["皇上驾到！", "娘娘。", "起来吧。", "退下。"],
+                                               "input": ["", "  ", None, "碎玉轩内"],
+                                               "output": ["皇上万福金安。", "嗯。", "谢娘娘。", "是。"]}))
+
+
+def test_a_required_variable_empty_in_rows_is_located_with_how_many_and_which(ws):
+    """qa_role_dialogue_zh maps passage to `input` by default: jinja2 would render the blank cells silently."""
+    from workbench.templates import empty_values, get_template, suggest_mapping
+
+    version = role_play(ws)
+    template = get_template(ws, "qa_role_dialogue_zh")
+    mapping = suggest_mapping(template, version.columns)
+    assert mapping == {"passage": "input"}
+    [problem] = empty_values(ws.read(version), template, mapping, {"character": "甄嬛"})
+    assert (problem.kind, problem.variable, problem.column, problem.count, problem.total) == \
+        ("empty", "passage", "input", 3, 4)
+    assert problem.rows == (0, 1, 2) and problem.line == 11  # the line of {{ passage }}
+    assert problem.located("en") == ("Template 'qa_role_dialogue_zh', line 11: required variable 'passage' (column "
+                                     "'input') is empty in 3 of 4 rows (row _id 0, 1, 2); map it to a column that "
+                                     "has text or give it a fixed text")
+    assert "必填变量“passage”（列“input”）在 4 行中有 3 行为空（数据行 _id 0、1、2）" in problem.located("zh")
+    assert empty_values(ws.read(version), template, {"passage": "output"}, {"character": "甄嬛"}) == []
+    # an optional variable may stay empty (it falls back to its default); an empty fixed text is empty in every row
+    assert empty_values(ws.read(version), template, {"passage": "output", "count": "input"}, {"character": "甄嬛"}) == []
+    [blank] = empty_values(ws.read(version), template, {"passage": "output"}, {"character": " "})
+    assert (blank.variable, blank.column, blank.count) == ("character", None, 4) and "fixed text" in blank.located()
+
+
+def test_many_empty_rows_name_the_first_ids_and_the_count(ws):
+    import pyarrow as pa
+
+    from workbench.templates import empty_values
+
+    version = ws.create_dataset("many", pa.table({"text": [""] * 3613}))
+    [problem] = empty_values(ws.read(version), "<{{ text }}>")
+    assert problem.count == 3613 and problem.rows == (0, 1, 2, 3, 4)
+    assert "is empty in 3,613 of 3,613 rows (row _id 0, 1, 2, 3, 4, …)" in problem.located()
+
+
+def test_apply_refuses_empty_required_values_unless_asked_and_records_them(ws):
+    from workbench.templates import EmptyValueError
+
+    version = role_play(ws)
+    with pytest.raises(EmptyValueError) as caught:
+        apply_template(ws, version, "qa_role_dialogue_zh", "prompt", {"passage": "input"}, {"character": "甄嬛"})
+    assert (caught.value.variable, caught.value.count) == ("passage", 3)
+    assert ws.dataset("huan").head == 1  # nothing saved
+    good = apply_template(ws, version, "qa_role_dialogue_zh", "prompt", {"passage": "output"}, {"character": "甄嬛"})
+    assert "empty" not in good.params and "皇上万福金安。" in ws.read(good).column("prompt")[0].as_py()
+    forced = apply_template(ws, good, "qa_role_dialogue_zh", "prompt", {"passage": "input"}, {"character": "甄嬛"},
+                            overwrite=True, allow_empty=True)
+    assert forced.params["empty"] == {"passage": 3}
+
+
+def test_the_background_apply_is_refused_before_it_starts(ws):
+    from workbench import jobs
+    from workbench.templates import EmptyValueError
+    from workbench.templates.jobs import start_apply_job
+
+    version = role_play(ws)
+    with pytest.raises(EmptyValueError):
+        start_apply_job(ws, version, "qa_role_dialogue_zh", "prompt", {"passage": "input"}, {"character": "甄嬛"})
+    assert jobs.list_jobs(ws) == []

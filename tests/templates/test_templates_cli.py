@@ -142,3 +142,22 @@ def test_user_templates_are_found_by_the_name_they_were_created_with(tmp_path, c
     assert "律师：问" in cli("templates", "render", "lawyer_sys@1", "--var", "instruction=问").out
     cli("templates", "delete", "lawyer_sys")
     assert "lawyer-sys" not in cli("templates", "list").out
+
+
+def test_apply_refuses_a_required_variable_left_empty_and_says_how_to_go_on(tmp_path, capsys):
+    """huanhuan.json's `input` is empty: `--map passage=input` must not save empty passages without --allow-empty."""
+    cli = cli_in(tmp_path, capsys)
+    import_rows(tmp_path, cli, [{"instruction": "皇上驾到！", "input": "", "output": "皇上万福金安。"},
+                                {"instruction": "娘娘。", "input": "", "output": "嗯。"}], name="huan")
+    args = ("templates", "apply", "huan", "qa_role_dialogue_zh", "--target", "prompt", "--set", "character=甄嬛",
+            "--map", "passage=input")
+    error = cli(*args, code=2).err
+    assert "line 11: required variable 'passage' (column 'input') is empty in 2 of 2 rows (row _id 0, 1)" in error
+    assert "--allow-empty" in error and "Traceback" not in error
+    assert "必填变量“passage”" in cli(*args, code=2, lang="zh").err
+    ws = Workspace(tmp_path / "ws")
+    assert ws.dataset("huan").head == 1
+    assert "huan@2" in cli(*args, "--allow-empty").out
+    assert ws.version("huan").params["empty"] == {"passage": 2}
+    assert "huan@3" in cli("templates", "apply", "huan", "qa_role_dialogue_zh", "--target", "prompt", "--set",
+                           "character=甄嬛", "--map", "passage=output", "--overwrite").out

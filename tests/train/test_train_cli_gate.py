@@ -9,6 +9,7 @@ import pytest
 from tests.train.conftest import config, qa_table
 from tests.train.test_preflight import gate_table
 from workbench import cli, jobs
+from workbench.i18n import duration
 from workbench.train.cli import follow_run, step_line
 from workbench.train.config import to_yaml
 from workbench.train.runs import list_runs
@@ -135,13 +136,39 @@ def test_estimate_prints_the_gate_and_a_measured_estimate_in_words_or_json(train
 
 
 def test_step_lines_show_step_total_loss_speed_and_eta_in_both_languages():
-    first = {"step": 1, "loss": 2.5, "tokens_per_s": 900.0, "seconds": 3.0, "time": 100.0}
-    later = {"step": 3, "loss": 1.234567, "tokens_per_s": 1234.4, "seconds": 7.0, "time": 104.0}
-    # the first row: its own step time; later rows: wall time per step since the first (eval, checkpoints in it)
-    assert step_line(first, first, 10, "en") == "step 1/10 · loss 2.5000 · 900 tokens/s · ETA 27s"
-    assert step_line(later, first, 10, "en") == "step 3/10 · loss 1.2346 · 1,234 tokens/s · ETA 14s"
-    assert step_line(later, first, 200, "zh") == "步数 3/200 · 损失 1.2346 · 1,234 token/秒 · 剩余 6m 34s"
-    assert step_line({**later, "step": 10}, first, 10, "en").endswith("ETA 0s")
+    row = {"step": 3, "loss": 1.234567, "tokens_per_s": 1234.4, "seconds": 7.0, "time": 104.0}
+    assert step_line(row, 10, 14.2, "en") == "step 3/10 · loss 1.2346 · 1,234 tokens/s · ETA 14s"
+    assert step_line(row, 200, 394.0, "zh") == "步数 3/200 · 损失 1.2346 · 1,234 token/秒 · 剩余 6m 34s"
+    assert step_line(row, 10, None, "en").endswith("ETA –")  # no pace yet
+
+
+def test_the_cli_eta_is_the_train_pages_eta(train_ws, no_spawn, monkeypatch):
+    """The step line's ETA is `JobInfo.eta_at` of its row: what the page's `eta_seconds` showed at that moment,
+    from the training phase's pace (the model's loading before it does not slow it down)."""
+    from workbench.train.jobs import start_training
+
+    ws, model_id = train_ws
+    _, job_id = start_training(ws, config(model_id), None, 1)
+    context = jobs.JobContext(ws, job_id)
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(jobs.time, "time", lambda: clock["now"])
+    with ws.connect(write=True) as con:
+        con.execute("UPDATE jobs SET state='running', started_at=? WHERE id=?", (1000.0, job_id))
+    clock["now"] = 1060.0  # a minute to load the model and prepare the data
+    context.phase(0)
+    clock["now"] = 1070.0  # then 2 s a step
+    context.progress(5, 100, force=True)
+    info = jobs.get(ws, job_id)
+    page = info.eta_seconds
+    assert page == pytest.approx(95 * 2.0)  # not 95 * 14 s: the loading is no step
+    row = {"step": 5, "loss": 2.0, "tokens_per_s": 10.0, "time": 1070.0}
+    assert step_line(row, 100, info.eta_at(row["step"], row["time"]), "en").endswith("ETA " + duration(page))
+    # a row written earlier: the ETA the page showed then
+    assert info.eta_at(2, 1064.0) == pytest.approx(98 * 2.0)
+    clock["now"] = 1100.0  # slower since: 20 steps in 40 s
+    context.progress(20, 100, force=True)
+    info = jobs.get(ws, job_id)
+    assert info.eta_seconds == info.eta_at(20, 1100.0) == pytest.approx(80 * 2.0)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

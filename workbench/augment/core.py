@@ -99,24 +99,25 @@ def _examples(rows: list[dict], position: int, k: int = 3) -> str:
 
 
 def parse_result(strategy_name: str, text: str, source: dict, multiplier: int) -> list[dict]:
-    """New rows (user fields only) from one answer; raises LLMError("bad_response") when unusable."""
+    """New rows (user fields only) from one answer, at least one; raises LLMError("bad_response") when unusable,
+    also for JSON that holds no usable item (an empty list, another key), so every answer is counted somewhere."""
     strategy = STRATEGIES[strategy_name]
     base = {k: v for k, v in source.items() if not k.startswith("_")}
     if strategy.changes == "output":
         return [{**base, "output": text.strip().strip('"').strip()}]
     value = parse_json_answer(text)
     if strategy.changes == "instruction":
-        items = value.get("paraphrases", []) if isinstance(value, dict) else value
-        return [{**base, "instruction": str(p).strip()} for p in items[:multiplier] if isinstance(p, str)]
+        items = _listed(value, "paraphrases")
+        rows = [{**base, "instruction": str(p).strip()} for p in items[:multiplier] if isinstance(p, str)]
+        return _some(rows, "paraphrases")
     if strategy.changes == "row":
-        tasks = value.get("tasks", []) if isinstance(value, dict) else value
         out = []
-        for task in tasks[:multiplier]:
+        for task in _listed(value, "tasks")[:multiplier]:
             if isinstance(task, dict) and task.get("instruction") and task.get("output"):
                 out.append({**{k: None for k in base}, "instruction": str(task["instruction"]).strip(),
                             "input": str(task.get("input") or ""), "output": str(task["output"]).strip()})
-        return out
-    messages = value.get("messages", []) if isinstance(value, dict) else value
+        return _some(out, "tasks")
+    messages = _listed(value, "messages")
     turns = [m for m in messages if isinstance(m, dict) and m.get("role") in ("user", "assistant")
              and isinstance(m.get("content"), str)]
     pairs = [(turns[i]["content"], turns[i + 1]["content"]) for i in range(0, len(turns) - 1, 2)
@@ -126,6 +127,18 @@ def parse_result(strategy_name: str, text: str, source: dict, multiplier: int) -
     history = json.loads(base.get("history") or "[]") + [list(p) for p in pairs[:-1]]
     return [{**base, "history": json.dumps(history, ensure_ascii=False), "instruction": pairs[-1][0],
              "output": pairs[-1][1]}]
+
+
+def _listed(value, key: str) -> list:
+    """The answer's list of items: `value[key]` of an object, or the array itself; [] for anything else."""
+    items = value.get(key, []) if isinstance(value, dict) else value
+    return items if isinstance(items, list) else []
+
+
+def _some(rows: list[dict], key: str) -> list[dict]:
+    if not rows:
+        raise LLMError("bad_response", f"no usable {key} in the JSON / JSON 中没有可用的 {key}")
+    return rows
 
 
 def filter_candidates(candidates: list[dict], sources: dict[int, dict], existing: list[dict],
@@ -200,8 +213,14 @@ def with_new_rows(table: pa.Table, kept: list[dict], strategy: str) -> pa.Table:
 
 
 def start_augment(ws, ref: str, config: AugmentConfig, title: str | None = None) -> str:
+    """Start the `augment` job; refused (StaleVersionError) for a version that is not the newest, whose new rows
+    could never be saved (a new version follows the newest only), before any model is called."""
     from .. import jobs
+    from ..workspace import StaleVersionError
 
     version = ws.resolve(ref)
+    head = ws.dataset(version.dataset_id).head
+    if version.number != head:
+        raise StaleVersionError(version.dataset_id, version.number, head)
     return jobs.start(ws, "augment", {"ref": version.ref, "config": config.to_dict()},
                       title or f"{version.ref} · {config.strategy} ×{config.multiplier}")

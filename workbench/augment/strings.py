@@ -28,6 +28,13 @@ STRINGS = {
     "augment.sample": ("Latest results", "最新结果"),
     "augment.done": ("Saved {ref}: {added} new rows ({generated} generated; not kept: {dropped}).",
                      "已保存 {ref}：新增 {added} 行（共生成 {generated} 条；未保留：{dropped}）。"),
+    "augment.stale": ("{old} is not the newest version of {dataset} ({new} is), and new rows can only be saved after "
+                      "the newest. Pick {new} under Version above and start again, or first make {old} the newest "
+                      "on the Versions page (Restore).",
+                      "{old} 不是数据集 {dataset} 的最新版本（最新为 {new}），新增的行只能保存在最新版本之后。"
+                      "请在上方“版本”中选择 {new} 后重新开始；或先在“版本历史”页把 {old} 恢复为最新版本（恢复）。"),
+    "augment.stale_done": ("Nothing was saved: {new} was saved while the job ran.",
+                           "没有保存任何内容：任务运行期间已保存了 {new}。"),
     "augment.none_kept": ("Nothing was kept: {dropped}.", "没有保留任何结果：{dropped}。"),
     "augment.unparsable_hint": ("The model did not answer in the JSON format the prompt asks for, which small models "
                                 "often cannot do. Pick a stronger model on the LLM endpoints page, or look at the "

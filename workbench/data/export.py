@@ -26,8 +26,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..records import (INTERNAL_COLUMNS, JSON_FIELDS, SPLIT, SPLITS, detect_schema, load_json_field,
-                       messages_to_alpaca, messages_to_sharegpt, row_messages)
+from ..records import (ALPACA_FIELDS, CHAT_FIELDS, INTERNAL_COLUMNS, JSON_FIELDS, SPLIT, SPLITS, detect_schema,
+                       load_json_field, messages_to_alpaca, messages_to_sharegpt, row_messages)
 from ..storage import TMP_PREFIX, atomic_path, safe_name, write_json_atomic, write_text_atomic
 
 EXPORT_FORMATS = ("alpaca_json", "jsonl", "sharegpt_json", "csv", "hf_datasets", "llamafactory")
@@ -71,6 +71,18 @@ def export_format(name: str) -> str | None:
     """The format a typed name means (case, '-' or '_' and the short names above alike); None when none."""
     key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
     return key if key in EXPORT_FORMATS else FORMAT_ALIASES.get(key)
+
+
+def left_out_fields(columns, fmt: str) -> list[str]:
+    """The user columns that `fmt` does not write (a template's `prompt`, a label, a note), to tell the user before
+    exporting: Alpaca-shaped output keeps only the Alpaca fields, chat-shaped output only the conversation; CSV
+    keeps every column, and so does JSONL for a chat table (its own shape). A table the format refuses: []."""
+    users = [c for c in columns if c not in INTERNAL_COLUMNS]
+    schema = detect_schema(users)
+    if fmt == "csv" or schema is None or (fmt == "jsonl" and schema == "chat"):
+        return []
+    carried = ALPACA_FIELDS if schema == "alpaca" else CHAT_FIELDS
+    return [c for c in users if c not in carried]
 
 
 def select_split(table: pa.Table, split: str | None) -> pa.Table:

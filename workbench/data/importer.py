@@ -204,6 +204,16 @@ def save_upload(ws, filename: str, stream, chunk_bytes: int = 1 << 20) -> Path:
     return target
 
 
+def numbered_rows(frame):
+    """Rows to fix with `_row` (the row number counted from 1, as problems show it) first, then `_line` (the
+    source line, when the reader kept one) and the cells; `_id`, which fixes are keyed by, stays."""
+    frame = frame.copy()
+    frame.insert(0, "_row", frame["_id"].astype("int64") + 1)
+    if "_line" in frame.columns:
+        frame.insert(1, "_line", frame.pop("_line"))
+    return frame
+
+
 def cell_changes(before, after) -> dict[int, dict]:
     """Edited cells between two DataFrames with an `_id` column: {row_id: {column: new value}}."""
     changes: dict[int, dict] = {}

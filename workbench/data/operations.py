@@ -5,6 +5,7 @@ version that is no longer the newest raises `StaleVersionError` (nothing is lost
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from . import edit
@@ -77,3 +78,33 @@ def full_stats(ws, version) -> dict | None:
 
     path = version.path.parent / f"stats-v{version.number:05d}.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def readable_params(params: dict, max_items: int = 8, max_chars: int = 80) -> str:
+    """A version's parameters as "key: value" lines for people (nested keys dotted, lists joined and cut short),
+    where raw JSON would be hard to read; the stored parameters stay as they are."""
+    lines = []
+
+    def add(key: str, value) -> None:
+        if isinstance(value, dict) and value:
+            for name, item in value.items():
+                add(f"{key}.{name}" if key else str(name), item)
+            return
+        lines.append(f"{key}: {_readable_value(value, max_items, max_chars)}")
+
+    add("", params or {})
+    return "\n".join(lines)
+
+
+def _readable_value(value, max_items: int, max_chars: int) -> str:
+    if value is None or value == {} or value == []:
+        return "–"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        shown = ", ".join(_readable_value(item, max_items, max_chars) for item in value[:max_items])
+        return shown + (f", … (+{len(value) - max_items})" if len(value) > max_items else "")
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)[:max_chars]
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"

@@ -71,6 +71,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "quality.language": ("Language", "语言"),
     "quality.count": ("Rows", "行数"),
     "quality.split": ("Split", "划分"),
+    # headings of the report's tables (group_rows, leakage_rows, the too-long list)
+    "quality.col.group": ("group", "组"), "quality.col._id": ("row id (_id)", "行 id（_id）"),
+    "quality.col.keep": ("kept", "保留"), "quality.col.similarity": ("similarity", "相似度"),
+    "quality.col._split": ("split", "划分"), "quality.col.id": ("row id (_id)", "行 id（_id）"),
+    "quality.col.split": ("split", "划分"), "quality.col.train_id": ("train row id", "训练集行 id"),
+    "quality.col.kind": ("match", "匹配方式"), "quality.col.length": ("length", "长度"),
+    "quality.col.train_field": ("train {field}", "训练集 {field}"),
     # `python -m workbench quality` prints these lines (its --json output stays as it is)
     "quality.cli.head": ("quality of {ref} ({rows} rows; fields {fields}; {seconds} s)",
                          "{ref} 的质量检查（{rows} 行；字段：{fields}；用时 {seconds} 秒）"),

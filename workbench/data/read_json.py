@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ..problems import Problem, ReadError
 from .encoding import decode_error
+from .json_messages import json_error_zh
 from .read_convert import ProblemLog, expected_type, finish_table
 
 BATCH_ROWS = 50_000
@@ -215,7 +216,8 @@ def _located_error(error: json.JSONDecodeError, file: str) -> ReadError:
     line_start = error.doc.rfind("\n", 0, error.pos) + 1
     snippet = error.doc[line_start: line_start + SNIPPET_CHARS].split("\n", 1)[0]
     return ReadError([Problem("json_syntax", file=file, line=error.lineno, column=error.colno,
-                              params={"detail": error.msg, "text": snippet})])
+                              params={"detail": error.msg, "text": snippet,
+                                      "detail_zh": json_error_zh(error.msg, error.lineno, error.colno)})])
 
 
 def _syntax_error(text: str, position: int, message: str, file: str):

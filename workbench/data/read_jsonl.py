@@ -20,6 +20,7 @@ import pyarrow.json as pj
 
 from ..problems import Problem
 from .encoding import UTF8_NAMES, DecodedStream, arrow_read, decode_error, iter_lines
+from .json_messages import json_error_zh
 from .read_convert import ProblemLog, finish_table, text_table, wrong_type_problems
 from .read_json import SNIPPET_CHARS, RowBuilder, found_params
 
@@ -175,7 +176,8 @@ def _add_line(number: int, raw: bytes, builder: RowBuilder, log: ProblemLog) -> 
         return  # blank lines are skipped; numbering stays true to the file
     value, error = _parse_line(raw)
     if error is not None:
-        log.add("json_syntax", line=number, column=error.colno, detail=error.msg, text=error.doc[:SNIPPET_CHARS])
+        log.add("json_syntax", line=number, column=error.colno, detail=error.msg, text=error.doc[:SNIPPET_CHARS],
+                detail_zh=json_error_zh(error.msg, number, error.colno))
     elif not isinstance(value, dict):
         log.add("row_not_object", line=number, **found_params(value))
     else:

@@ -7,7 +7,8 @@ the judge twice), then scores.parquet + summary.json.
 
 While the judge runs, the job's progress counts judge calls over both judges (an answer is one call, a pair two:
 both orders) and is written with every result the logs get, so the bar and the ETA follow the logs; the message
-says "English / 中文" how many answers or pairs of the running judge are done.
+says "English / 中文" how many answers or pairs of the running judge are done. Answering, judging and scoring
+are each a phase of the job (`JobContext.phase`): the ETA shown is the running phase's, from its own pace.
 """
 from __future__ import annotations
 
@@ -76,8 +77,10 @@ def evaluate_job(ctx, params) -> dict:
     config = report.config
     inference = get_inference(ctx.ws, config.inference)
     if params.get("generate"):
+        ctx.phase(len(inference.outputs.done()))  # answers, counted from those an earlier attempt wrote
         set_inference_summary(ctx.ws, inference.id, run_inference(ctx, inference))
     judged = _judge(ctx, report, config, inference)
+    ctx.phase(0.95)
     ctx.progress(0.95, 1.0, "scores and summary / 计算分数和汇总", force=True)
     summary = score_report(ctx.ws, report, config, inference, judged, progress=ctx.log)
     set_summary(ctx.ws, report.id, summary)
@@ -95,6 +98,7 @@ def _judge(ctx, report, config: EvalConfig, inference) -> bool:
     if not runs:
         return False
     progress = JudgeProgress(ctx, [(judge.mode, items, done) for judge, _, items, _, done in runs])
+    ctx.phase(progress.calls)  # the judge's ETA from its own calls and time, not the answers' before it
     for judge, log, items, run, done in runs:
         ctx.log(both(f"judge.progress.start_{judge.mode}", judge=judge.judge,
                      todo=f"{len(items) - progress.judged[judge.mode]:,}", total=f"{len(items):,}"))

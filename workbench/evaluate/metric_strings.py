@@ -1,7 +1,19 @@
 """Names and one-line explanations of the evaluation metrics, as the report shows them (merged into
 workbench.i18n.STRINGS). Keys: `metric.<name>` and `metric.<name>.help`, where <name> is the metric as stored in
 scores.parquet ("rouge-1", "similarity", "exact", ...) or a summary figure ("baseline", "lift", "kappa", ...).
+`column_name` is the one naming of metrics and summary columns for the report, its exports and the compare table.
 """
+
+
+def column_name(column: str, lang: str | None) -> str:
+    """A summary column or metric in `lang` ("arm" -> "对比项", "rouge-1" -> "ROUGE-1"); None: "English / 中文";
+    a name without a string (a metric we do not know) stays as stored."""
+    from ..i18n import STRINGS, t  # i18n loads this module's STRINGS while it starts: import it at call time
+
+    for key in (f"eval.column.{column}", f"metric.{column}"):
+        if key in STRINGS:
+            return t(key, lang) if lang else f"{t(key, 'en')} / {t(key, 'zh')}"
+    return column
 
 NAMES = {
     "rouge-1": ("ROUGE-1", "ROUGE-1"),

@@ -6,10 +6,12 @@ import html
 
 import pandas as pd
 
-from ..i18n import STRINGS, in_language, t
+from ..i18n import in_language, t
 from ..infer.store import get_inference
-from .overrides import OverrideKey, agreement, pair_arm, pick_key, stored_scores, stored_winners
-from .scoring import answers, arm_keys_of, pair_verdicts, read_scores
+from .metric_strings import column_name
+from .overrides import OverrideKey, pair_arm, pick_key, review_metrics, stored_scores, stored_winners
+from .report_data import report_answers, report_scores
+from .scoring import arm_keys_of, pair_verdicts
 from .store import get_report
 
 HEADLINE = ("judge", "similarity", "exact", "rouge-l", "bleu-4", "rouge-1", "rouge-2")
@@ -21,12 +23,14 @@ def headline_metric(summary: dict) -> str | None:
 
 
 def side_by_side(ws, report_id: str) -> pd.DataFrame:
-    """One row per dataset row: prompt, reference, lineage, then per arm its answer and every score."""
+    """One row per dataset row: prompt, reference, lineage, then per arm its answer, every score and the human's
+    score (beside the judge's, or after the arm's scores where no judge scored). The page, the CSV and the HTML
+    file all show this table."""
     report = get_report(ws, report_id)
     inference = get_inference(ws, report.config.inference)
-    frame = answers(ws, inference)
+    frame = report_answers(ws, inference)
     frame["row_id"] = frame["row_id"].astype(str)
-    scores = read_scores(report.folder)
+    scores = report_scores(report.folder)
     lineage = [c for c in frame.columns if c not in
                ("row_id", "arm", "model", "system_prompt", "prompt", "reference", "output", "status", "error",
                 "seconds", "prompt_tokens", "completion_tokens", "arm_key")]
@@ -37,15 +41,22 @@ def side_by_side(ws, report_id: str) -> pd.DataFrame:
             group["status"]))
         for metric, values in scores[scores["arm"] == arm].groupby("metric", sort=False):
             table[f"{arm} · {metric}"] = values.set_index("row_id")["value"]
-    if report.config.judge is not None:  # the human's score beside the judge's, where the annotator set one
-        keys = arm_keys_of(frame)
-        by_key = stored_scores(ws, inference.dataset_id, report.config.judge.metric, keys.values())
-        for arm, key in keys.items():
-            if f"{arm} · judge" in table:
-                values = [by_key.get((row_id, key)) for row_id in table.index]
-                table.insert(table.columns.get_loc(f"{arm} · judge") + 1, f"{arm} · human",
-                             pd.to_numeric(pd.Series(values, index=table.index, dtype=object)))
-    return table.reset_index()
+    return _with_human_scores(ws, report, inference.dataset_id, arm_keys_of(frame), table).reset_index()
+
+
+def _with_human_scores(ws, report, dataset_id: str, keys: dict[str, str], table: pd.DataFrame) -> pd.DataFrame:
+    """ "<arm> · human": the score an annotator set (the judge's metric, or HUMAN_SCORE on a report no judge scored)
+    right after the arm's judge score, else after the arm's last column; empty where nobody scored."""
+    metric = review_metrics(report.config.judge, report.config.pairwise)[0]
+    by_key = stored_scores(ws, dataset_id, metric, keys.values())
+    for arm, key in keys.items():
+        own = [c for c in table.columns if c.startswith(f"{arm} · ")]
+        if not own:
+            continue
+        after = f"{arm} · judge" if f"{arm} · judge" in table else own[-1]
+        values = pd.Series([by_key.get((row_id, key)) for row_id in table.index], index=table.index, dtype=float)
+        table.insert(table.columns.get_loc(after) + 1, f"{arm} · human", values)
+    return table
 
 
 def with_difference(table: pd.DataFrame, arms: list[str], metric: str) -> pd.DataFrame:
@@ -82,23 +93,24 @@ def filter_rows(table: pd.DataFrame, text: str = "", column: str | None = None, 
 
 def arm_keys(ws, inference) -> dict[str, str]:
     """Arm label -> the key its overrides are stored under (model id, + system-prompt hash for a variant)."""
-    return arm_keys_of(answers(ws, inference))
+    return arm_keys_of(report_answers(ws, inference))
 
 
-def human_review(ws, report_id: str) -> dict:
-    """Overrides of this report's judge scores and their agreement (quadratic-weighted κ) with the judge."""
+def human_review(ws, report_id: str, human: dict | None = None) -> dict:
+    """The human's scores of this report's judge metric ("human": every one stored, by (row, arm key), to show
+    beside an answer), how many count for this report and their agreement (quadratic-weighted κ) with the judge.
+    Both come from `human` (`human_adjusted`, computed here when not given): the one κ the summary, this review and
+    the exports show, over the rows and arms of this report that both the judge and the human scored."""
     report = get_report(ws, report_id)
     config, inference = report.config, get_inference(ws, report.config.inference)
     keys = arm_keys(ws, inference)
     result = {"overrides": 0, "agreement": None}
     if config.judge is None:
         return result
-    judged = read_scores(report.folder)
-    judged = judged[(judged["metric"] == "judge") & (judged["status"] == "ok")]
-    judge_scores = {(str(r.row_id), keys.get(r.arm, r.arm)): r.value for r in judged.itertuples()}
-    human_scores = stored_scores(ws, inference.dataset_id, config.judge.metric, keys.values())
-    found = agreement(judge_scores, human_scores, report.summary.get("judge", {}).get("scale"))
-    return {"overrides": len(human_scores), "agreement": found, "human": human_scores, "arm_keys": keys}
+    human = human if human is not None else human_adjusted(ws, report_id)
+    counted = sum(arm["overrides"] for arm in (human.get("judge") or {}).values())
+    return {"overrides": counted, "agreement": human.get("judge_agreement"),
+            "human": stored_scores(ws, inference.dataset_id, config.judge.metric, keys.values()), "arm_keys": keys}
 
 
 def override_key(ws, report_id: str, row_id, arm: str) -> OverrideKey:
@@ -108,8 +120,10 @@ def override_key(ws, report_id: str, row_id, arm: str) -> OverrideKey:
     return OverrideKey(inference.dataset_id, str(row_id), arm_keys(ws, inference)[arm], report.config.judge.metric)
 
 
-def pair_review(ws, report_id: str) -> dict:
-    """The pairwise judge's winners and the human's, per (row, pair of arm keys), with plain κ between them.
+def pair_review(ws, report_id: str, human: dict | None = None) -> dict:
+    """The pairwise judge's winners and the human's, per (row, pair of arm keys), and from `human`
+    (`human_adjusted`, computed here when not given) how many picks count for this report and their plain κ with
+    the judge — the same figure the summary and the exports show.
 
     Winners are arm keys (or "tie"), so a human pick made on one report counts for every report that compares
     the same two models on the same rows with the same rubric.
@@ -125,8 +139,10 @@ def pair_review(ws, report_id: str) -> dict:
         if verdict.status == "ok":
             pair = pair_arm(keys.get(verdict.arm_a, verdict.arm_a), keys.get(verdict.arm_b, verdict.arm_b))
             judge[(str(verdict.row_id), pair)] = keys.get(verdict.winner, verdict.winner)
-    human = stored_winners(ws, inference.dataset_id, config.pairwise.metric)
-    return {"overrides": len(human), "agreement": agreement(judge, human), "human": human, "judge": judge,
+    human = human if human is not None else human_adjusted(ws, report_id)
+    counted = sum(arm["picks"] for arm in (human.get("pairwise") or {}).values())
+    return {"overrides": counted, "agreement": human.get("pairwise_agreement"),
+            "human": stored_winners(ws, inference.dataset_id, config.pairwise.metric), "judge": judge,
             "arm_keys": keys}
 
 
@@ -175,14 +191,6 @@ def figure(value: dict, places: int, metric: str, lang: str | None = None, overr
     if overrides is not None:
         parts.append(t("eval.report.overrides", lang or "en", count=overrides))
     return f"{counted} ({' · '.join(parts)})"
-
-
-def column_name(column: str, lang: str | None) -> str:
-    """A summary column in `lang` ("arm" -> "对比项", "rouge-1" -> "ROUGE-1"); None: "English / 中文"."""
-    for key in (f"eval.column.{column}", f"metric.{column}"):
-        if key in STRINGS:
-            return _named(key, lang)
-    return column
 
 
 def localized(table: pd.DataFrame, lang: str | None) -> pd.DataFrame:

@@ -8,7 +8,8 @@ import pandas as pd
 
 from ..i18n import t
 from ..infer.store import get_inference
-from .scoring import answers, read_scores
+from .metric_strings import column_name
+from .report_data import report_answers, report_scores
 from .store import get_report
 
 COLUMNS = ["arm", "metric", "A", "B", "change", "rows"]
@@ -29,7 +30,7 @@ def compare_reports(ws, first_id: str, second_id: str) -> dict:
     arms_a, arms_b = a.summary.get("arms", {}), b.summary.get("arms", {})
     scores_a = scores_b = None
     if basis == "shared":
-        scores_a, scores_b = read_scores(a.folder), read_scores(b.folder)
+        scores_a, scores_b = report_scores(a.folder), report_scores(b.folder)
     metrics = []
     for arm in [arm for arm in arms_b if arm in arms_a]:
         for metric, after in arms_b[arm].items():
@@ -55,7 +56,7 @@ def compare_reports(ws, first_id: str, second_id: str) -> dict:
 
 
 def _row_ids(ws, inference) -> set[str]:
-    return set(answers(ws, inference)["row_id"].astype(str))
+    return set(report_answers(ws, inference)["row_id"].astype(str))
 
 
 def _mean(scores: pd.DataFrame, arm: str, metric: str, rows: set[str]) -> tuple[float | None, int]:
@@ -78,7 +79,7 @@ def compare_table(diff: dict, lang: str = "en") -> pd.DataFrame:
     frame = diff["metrics"]
     places = {metric: 3 if max(abs(group["A"]).max(), abs(group["B"]).max()) <= 1 else 2
               for metric, group in frame.groupby("metric")}
-    rows = [{t("eval.column.arm", lang): r.arm, t("eval.metric", lang): _metric_name(r.metric, lang),
+    rows = [{t("eval.column.arm", lang): r.arm, t("eval.metric", lang): column_name(r.metric, lang),
              "A": f"{r.A:.{places[r.metric]}f}", "B": f"{r.B:.{places[r.metric]}f}",
              t("eval.report.change", lang): f"{r.change:+.{places[r.metric]}f}",
              t("eval.report.rows_compared", lang): "–" if pd.isna(r.rows) else int(r.rows)}
@@ -98,7 +99,7 @@ def compare_notes(diff: dict, lang: str = "en") -> list[str]:
     for which in ("A", "B"):
         only = diff["only"][which]
         items = ([t("eval.report.arm", lang, name=arm) for arm in only["arms"]] +
-                 [_metric_name(metric, lang) for metric in only["metrics"]] +
+                 [column_name(metric, lang) for metric in only["metrics"]] +
                  ([t("eval.report.pairwise_judge", lang)] if only["pairwise"] else []))
         if items:
             notes.append(t("eval.report.only_in", lang, which=which, items=("、" if lang == "zh" else ", ").join(items)))
@@ -111,8 +112,3 @@ def compare_notes(diff: dict, lang: str = "en") -> list[str]:
                            for name in ("added", "removed", "changed", "unchanged") if name in data)
         notes.append(t("eval.report.data_counts", lang, a=data["A"], b=data["B"], counts=counts or "–"))
     return notes
-
-
-def _metric_name(metric: str, lang: str) -> str:
-    name = t(f"metric.{metric}", lang)
-    return metric if name == f"metric.{metric}" else name

@@ -12,7 +12,8 @@ from ..i18n import in_language, t
 from ..infer.store import get_inference
 from .overrides import pair_arm, stored_winners
 from .report import arm_keys, headline_metric, side_by_side, with_difference
-from .scoring import baseline_verdicts, read_scores
+from .report_data import report_scores
+from .scoring import baseline_verdicts
 from .store import get_report
 
 JUDGE_REASON, AB_JUDGE, AB_REASON, HUMAN_PICK = "judge reason", "A/B judge", "A/B reason", "human pick"
@@ -42,7 +43,7 @@ def _failed(lang: str | None) -> str:
 
 def _with_judge_reasons(table: pd.DataFrame, report, lang: str | None) -> pd.DataFrame:
     """Beside each arm's judge score: its reason; a failed judge call shows "failed" as the score and why."""
-    scores = read_scores(report.folder)
+    scores = report_scores(report.folder)
     judged = scores[scores["metric"] == "judge"].copy()
     judged["row_id"] = judged["row_id"].astype(str)
     for arm, group in judged.groupby("arm", sort=False):

@@ -10,11 +10,13 @@ import pandas as pd
 
 from ..i18n import in_language, t
 from .judge_parse import SCALES
-from .report import (_decimals, _named, classification_figures, column_name, confusion_table, html_table,
-                     human_notes, localized, pairwise_table, summary_table, win_rate_text)
+from .metric_strings import column_name
+from .report import (_decimals, _named, classification_figures, confusion_table, html_table, human_notes, localized,
+                     pairwise_table, summary_table, win_rate_text)
 from .report_export import AB_JUDGE, AB_REASON, HUMAN_PICK, JUDGE_REASON
 from .report_human import _scale, human_adjusted
-from .scoring import LEXICAL, read_scores
+from .report_data import report_scores
+from .scoring import LEXICAL
 
 STYLE = ("body{font-family:system-ui,'PingFang SC','Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:1200px;"
          "margin:1.5em auto;padding:0 1em;color:#222;line-height:1.5}"
@@ -149,7 +151,7 @@ def _mean_bar(arm: str, value: dict, top: float, places: int) -> str:
 
 
 def _histogram(report, metric: str, lang: str | None) -> str:
-    scores = read_scores(report.folder)
+    scores = report_scores(report.folder)
     scores = scores[(scores["metric"] == metric) & (scores["status"] == "ok")].dropna(subset=["value"])
     if scores.empty:
         return ""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ..infer.store import get_inference
 from .overrides import agreement, pair_arm, stored_scores, stored_winners
-from .scoring import answers, arm_keys_of, baseline_verdicts, read_scores
+from .report_data import report_answers, report_scores
+from .scoring import arm_keys_of, baseline_verdicts
 from .stats import mean_ci
 from .store import get_report
 
@@ -15,7 +16,7 @@ def human_adjusted(ws, report_id: str) -> dict:
     "pairwise": {arm: wins/ties/losses/failed/win_rate/picks} | None, "pairwise_agreement": Agreement | None}."""
     report = get_report(ws, report_id)
     config, inference = report.config, get_inference(ws, report.config.inference)
-    frame = answers(ws, inference)
+    frame = report_answers(ws, inference)
     frame["row_id"] = frame["row_id"].astype(str)
     keys = arm_keys_of(frame)
     result = {"judge": None, "judge_agreement": None, "pairwise": None, "pairwise_agreement": None}
@@ -36,7 +37,7 @@ def _scale(ws, report, config) -> str | None:
 
 
 def _pointwise(ws, report, config, dataset_id: str, frame, keys: dict[str, str]) -> dict:
-    scores = read_scores(report.folder)
+    scores = report_scores(report.folder)
     scores = scores[scores["metric"] == "judge"].copy()
     scores["row_id"] = scores["row_id"].astype(str)
     judged = {(r.row_id, r.arm): r.value for r in scores.itertuples() if r.status == "ok"}

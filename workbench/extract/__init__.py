@@ -20,7 +20,7 @@ from .rules import (PRESETS, Pair, Rule, RuleResult, extract_pairs, find_pairs, 
                     preview, rule_from)
 from .score import Score, answer_overlap, normalize_question, score_extraction
 from .sources import (Document, Pasted, SourcesResult, parse_bytes, read_pasted, read_path, read_source,
-                      read_sources, read_upload, read_url)
+                      read_sources, read_upload, read_url, sources_key)
 
 __all__ = ["Chunk", "ChunkConfig", "Section", "chunk_document", "chunk_documents", "chunk_text", "sections",
            "extract_to_dataset", "pair_row", "pairs_to_rows", "rows_table", "save_extraction", "source_summaries",
@@ -28,11 +28,14 @@ __all__ = ["Chunk", "ChunkConfig", "Section", "chunk_document", "chunk_documents
            "PRESETS", "Pair", "Rule", "RuleResult", "extract_pairs", "find_pairs", "looks_like_question",
            "preset_pattern", "preview", "rule_from", "Score", "answer_overlap", "normalize_question", "score_extraction",
            "Document", "Pasted", "SourcesResult", "decode_text", "parse_bytes", "read_pasted", "read_path",
-           "read_source", "read_sources", "read_upload", "read_url", "start_rules_job"]
+           "read_source", "read_sources", "read_upload", "read_url", "sources_key", "start_rules_job"]
 
 
-def start_rules_job(ws, items, rule, name: str, allow_private_urls: bool = False) -> str:
-    """Start the resumable background job `extract_rules` (see workbench.extract.jobs)."""
-    from .jobs import start_rules_job as start
+def __getattr__(name: str):
+    """`start_rules_job` from .jobs, imported on first use: a job process of another kind that reads documents
+    does not register the extraction job's kind (nor load the job machinery)."""
+    if name == "start_rules_job":
+        from .jobs import start_rules_job
 
-    return start(ws, items, rule, name, allow_private_urls)
+        return start_rules_job
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,15 +27,21 @@ KIND = "extract_rules"
 
 
 def start_rules_job(ws, items, rule: Rule, name: str, allow_private_urls: bool = False) -> str:
-    """Stage uploads and pasted text as files in the workspace, then start the job. Returns its id.
+    """Start the rules job on `items` (see start_extract_job). Returns its id."""
+    return start_extract_job(ws, KIND, items, {"rule": rule.model_dump()}, name, allow_private_urls)
+
+
+def start_extract_job(ws, kind: str, items, settings: dict, name: str, allow_private_urls: bool = False) -> str:
+    """Stage uploads and pasted text as files in the workspace, then start job `kind` with `settings` (its rule or
+    config) and the dataset `name`. Returns its id.
 
     `allow_private_urls` widens the fetch policy for this job only (the CLI's --allow-private-urls)."""
     from .. import jobs
 
-    params = {"sources": stage_sources(ws, items), "rule": rule.model_dump(), "name": name}
+    params = {"sources": stage_sources(ws, items), **settings, "name": name}
     if allow_private_urls:
         params["allow_private_urls"] = True
-    return jobs.start(ws, KIND, params, name)
+    return jobs.start(ws, kind, params, name)
 
 
 def stage_sources(ws, items) -> list[dict]:

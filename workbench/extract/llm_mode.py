@@ -27,7 +27,7 @@ from ..llm import GenerationParams, LLMError, backend_for, parse_json_answer
 from ..llm.batch import ResultLog, run_batch
 from ..problems import ReadError
 from .chunk import ChunkConfig, chunk_documents
-from .jobs import _read, stage_sources
+from .jobs import _read, start_extract_job
 from .policy import fetch_policy_for
 
 KIND = "extract_llm"
@@ -92,13 +92,8 @@ def render(text: str, **values) -> str:
 
 
 def start_llm_job(ws, items, config: LLMExtractConfig, name: str, allow_private_urls: bool = False) -> str:
-    """Stage the sources and start the job; `allow_private_urls` widens the fetch policy for this job only."""
-    from .. import jobs
-
-    params = {"sources": stage_sources(ws, items), "config": asdict(config), "name": name}
-    if allow_private_urls:
-        params["allow_private_urls"] = True
-    return jobs.start(ws, KIND, params, name)
+    """Start the LLM extraction job on `items` (see jobs.start_extract_job). Returns its id."""
+    return start_extract_job(ws, KIND, items, {"config": asdict(config)}, name, allow_private_urls)
 
 
 def parse_questions(text: str, limit: int) -> list[str]:

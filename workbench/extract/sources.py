@@ -86,6 +86,23 @@ def read_sources(items, policy: FetchPolicy = STRICT, encoding: str | None = Non
     return SourcesResult(documents, problems)
 
 
+def sources_key(items, policy: FetchPolicy = STRICT, encoding: str | None = None) -> tuple:
+    """What decides `read_sources(items, policy, encoding)`: each item by content (a digest of uploaded bytes,
+    pasted text, the URL or path) and the policy's fetch rules, so a cached read is never reused under another
+    policy (a page fetched while private URLs were allowed, or a refusal from before they were)."""
+    def item_key(item):
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], (bytes, bytearray)):
+            return ("upload", item[0], hashlib.sha1(item[1]).hexdigest())
+        if isinstance(item, (Pasted, Document)):
+            return (type(item).__name__, getattr(item, "name", getattr(item, "id", "")),
+                    hashlib.sha1(item.text.encode("utf-8", "surrogatepass")).hexdigest())
+        return ("source", str(item))
+
+    rules = (policy.allow_private, tuple(policy.allowed_addresses), policy.max_bytes, policy.timeout_s,
+             policy.max_redirects, policy.user_agent)
+    return tuple(item_key(item) for item in items), rules, encoding
+
+
 def read_source(item, policy: FetchPolicy = STRICT, encoding: str | None = None) -> Document:
     """One source of any supported form; raises ReadError."""
     if isinstance(item, Document):

@@ -6,7 +6,8 @@
 - LocalBackend: a transformers model from the registry (bundled, local folder or finished run),
   generating batches of prompts of similar length at once (left padding; a prompt start shared by the
   whole batch, such as a system prompt, is computed once).
-`complete_many` never raises for one bad row: each item comes back as a Completion or an LLMError.
+`complete_many` never raises for one bad row: each item comes back as a Completion or an LLMError, or None
+where `cancelled()` stopped it first (a local model checks it at every generated token).
 """
 from __future__ import annotations
 
@@ -41,11 +42,13 @@ class Backend:
         pass
 
 
-def backend_for(ws, endpoint: Endpoint | str) -> Backend:
+def backend_for(ws, endpoint: Endpoint | str, progress: Callable[[str, float], None] | None = None) -> Backend:
+    """The backend of an endpoint; `progress(stage, fraction)` hears a local model's loading stages (and may raise,
+    e.g. JobCancelled, to stop it)."""
     from .endpoints import get_endpoint
 
     endpoint = get_endpoint(ws, endpoint) if isinstance(endpoint, str) else endpoint
-    return OpenAIBackend(endpoint) if endpoint.kind == "openai" else LocalBackend(ws, endpoint)
+    return OpenAIBackend(endpoint) if endpoint.kind == "openai" else LocalBackend(ws, endpoint, progress)
 
 
 # --- OpenAI-compatible --------------------------------------------------------------------------------
@@ -201,7 +204,11 @@ class LocalBackend(Backend):
             raise result
         return result
 
-    def complete_many(self, requests, params=GenerationParams(), on_result=None, cancelled=None) -> list[Result]:
+    def complete_many(self, requests, params=GenerationParams(), on_result=None, cancelled=None,
+                      on_progress: Callable[[float], None] | None = None) -> list[Result]:
+        """As Backend's; `on_progress(done)`: while a batch generates, how much of this call is done, counting a row
+        of the batch that has ended as done and the others by their share of max_new_tokens (a batch's answers come
+        back together, minutes apart on a CPU: this is what moves a progress bar meanwhile)."""
         results: list[Result | None] = [None] * len(requests)
         prompts: list[list[int] | LLMError] = []
         for messages in requests:
@@ -215,14 +222,18 @@ class LocalBackend(Backend):
             if on_result is not None:
                 on_result(index, prompts[index])
         order = [i for i in order if not isinstance(prompts[i], LLMError)]
+        before = len(requests) - len(order)  # the refused prompts are done already
         for start in range(0, len(order), self.batch_size):
             if cancelled is not None and cancelled():
                 break
             batch = order[start:start + self.batch_size]
+            step = (lambda rows, base=before + start: on_progress(base + rows)) if on_progress else None
             try:
-                outputs = self._generate([prompts[i] for i in batch], params)
+                outputs = self._generate([prompts[i] for i in batch], params, cancelled, step)
             except Exception as error:  # noqa: BLE001 - a failed batch marks its rows, the job goes on
                 outputs = [LLMError("model", f"{type(error).__name__}: {error}")] * len(batch)
+            if outputs is None:  # cancelled mid-batch: its rows are cut short, none is finished
+                break
             for index, output in zip(batch, outputs):
                 results[index] = output
                 if on_result is not None:
@@ -234,7 +245,11 @@ class LocalBackend(Backend):
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
-    def _generate(self, batch: list[list[int]], params: GenerationParams) -> list[Result]:
+    def _generate(self, batch: list[list[int]], params: GenerationParams,
+                  cancelled: Callable[[], bool] | None = None,
+                  on_step: Callable[[float], None] | None = None) -> list[Result] | None:
+        """The batch's answers; None when `cancelled()` turned true while generating (checked at every token).
+        `on_step(rows)`: at every token, how many of the batch's rows are done (see complete_many)."""
         import torch
 
         from .prefill import padded_layout, prompt_cache
@@ -251,7 +266,12 @@ class LocalBackend(Backend):
                        "past_key_values": cache, **sampling_options(params)}
             if params.stop:
                 options.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+            if cancelled is not None or on_step is not None:
+                options["stopping_criteria"] = self._watch(input_ids.shape[1], params.max_new_tokens, cancelled,
+                                                           on_step)
             output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **options)
+        if cancelled is not None and cancelled():
+            return None
         new = output[:, input_ids.shape[1]:]
         seconds = (time.perf_counter() - started) / len(batch)
         return [self._completion(row.tolist(), len(ids), params, seconds) for row, ids in zip(new, batch)]
@@ -271,6 +291,30 @@ class LocalBackend(Backend):
             text = without_cut_character(text)
         return Completion(text, self.model_id, finish, prompt_tokens, len(tokens), seconds)
 
+
+    def _watch(self, prompt_length: int, max_new_tokens: int, cancelled: Callable[[], bool] | None,
+               on_step: Callable[[float], None] | None):
+        """A transformers StoppingCriteriaList called at every generated token: it reports the batch's progress to
+        `on_step` and ends generation for every row once `cancelled()` is true."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        stop_ids = torch.tensor(sorted(self.stop_ids))
+
+        class Watch(StoppingCriteria):
+            ended = None  # rows that have made an end token
+
+            def __call__(self, input_ids, scores, **kwargs) -> torch.BoolTensor:
+                if on_step is not None:
+                    last = torch.isin(input_ids[:, -1], stop_ids.to(input_ids.device))
+                    self.ended = last if self.ended is None else self.ended | last
+                    ended = int(self.ended.sum())
+                    made = input_ids.shape[1] - prompt_length
+                    on_step(ended + (len(last) - ended) * min(1.0, made / max(1, max_new_tokens)))
+                stop = cancelled is not None and bool(cancelled())
+                return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+
+        return StoppingCriteriaList([Watch()])
 
     def cut_by_length(self, generated: list[int], max_new_tokens: int) -> bool:
         """The length limit cut the answer: max_new_tokens tokens made and no end-of-text token among them."""

@@ -1,8 +1,9 @@
 """Many LLM calls inside a background job: resumable, cancellable, no item generated twice.
 
-Finished items are appended to `results.jsonl` in the job folder (flushed per item, fsynced per
-round). On resume the keys already there are skipped, so cancel + resume continues from the last
-finished item. A line torn by a crash is ignored when read back (that item simply runs again).
+Finished items are appended to `results.jsonl` in the job folder as each one finishes (flushed per
+item, fsynced per round), and progress moves per item. On resume the keys already there are skipped,
+so cancel + resume continues from the last finished item; a cancel stops the backend within a request
+(a local model within a token), and the items it cut short run again on resume. A line torn by a crash is ignored when read back (that item simply runs again).
 Failed items (LLMError after the backend's retries) are recorded as failed and not retried on resume.
 
     log = ResultLog(ctx.folder / "results.jsonl")
@@ -12,11 +13,13 @@ Failed items (LLMError after the backend's retries) are recorded as failed and n
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
 import orjson
 
+from .backends import LocalBackend
 from .types import Completion, GenerationParams, LLMError
 
 
@@ -37,7 +40,8 @@ class ResultLog:
                 records[record["key"]] = record
         return records
 
-    def append(self, records: list[dict]) -> None:
+    def append(self, records: list[dict], sync: bool = True) -> None:
+        """Add finished items; `sync`: also fsync (once per round: a crash loses at most the round's flush)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "ab+") as handle:
             if handle.tell() > 0:
@@ -47,7 +51,8 @@ class ResultLog:
             for record in records:
                 handle.write(orjson.dumps(record) + b"\n")
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
 
 
 def record_of(key: str, result: Completion | LLMError) -> dict:
@@ -58,27 +63,61 @@ def record_of(key: str, result: Completion | LLMError) -> dict:
             "attempts": result.attempts}
 
 
+# the Chinese for run_batch's labels, for the bilingual progress message ("3 / 100 rows / 已完成 3/100 行")
+LABELS_ZH = {"rows": "行", "chunks": "段", "questions": "个问题", "answers to judge": "条待评判的回答"}
+
+
+def progress_message(finished: int, total: int, label: str = "rows", note: tuple[str, str] | None = None) -> str:
+    """ "3 / 100 rows" in both languages (the Chinese half without " / ", which splits the halves); `note`:
+    (English, Chinese) said after the count, e.g. that the model is loading."""
+    english = f"{finished:,} / {total:,} {label}"
+    chinese = f"已完成 {finished:,}/{total:,} {LABELS_ZH.get(label, label)}"
+    if note:
+        english, chinese = f"{english} · {note[0]}", f"{chinese} · {note[1]}"
+    return f"{english} / {chinese}"
+
+
 def run_batch(ctx, backend, items: list[dict], params: GenerationParams, log: ResultLog,
               round_size: int | None = None, label: str = "rows") -> dict:
-    """Run every item whose key is not in `log` yet; progress and cancel checks between rounds."""
+    """Run every item whose key is not in `log` yet: each finished item is recorded and counted as it comes (a
+    local model finishes a batch at a time), the cancel is checked per item, a log line per round says the counts."""
     done = log.done()
     todo = [item for item in items if item["key"] not in done]
     total, finished = len(items), len(items) - len(todo)
     if finished:
         ctx.log(f"resuming: {finished} of {total} {label} already done")
+    ctx.progress(finished, total, progress_message(finished, total, label), force=True)
+    ctx.phase(finished)  # the ETA's pace counts from here: not the model's loading, not an earlier attempt
     round_size = round_size or max(1, backend.endpoint.max_concurrency * 4)
-    started = time.time()
+    started, lock = time.time(), threading.Lock()
+    ok = failed = 0
     for start in range(0, len(todo), round_size):
         ctx.check_cancelled()
         chunk = todo[start:start + round_size]
-        results = backend.complete_many([item["messages"] for item in chunk], params, cancelled=lambda: ctx.cancelled)
-        records = [record_of(item["key"], result) for item, result in zip(chunk, results) if result is not None]
-        log.append(records)
-        finished += len(records)
-        failed = sum(1 for r in records if not r["ok"])
-        if failed:
-            ctx.log(f"{failed} of {len(records)} {label} failed in this round (kept as failed)")
-        ctx.progress(finished, total, f"{finished:,} / {total:,} {label}")
+        before, round_start = (ok, failed), finished
+
+        def record(index: int, result) -> None:
+            nonlocal finished, ok, failed
+            entry = record_of(chunk[index]["key"], result)
+            with lock:  # backends may call back from several threads
+                log.append([entry], sync=False)
+                finished += 1
+                ok, failed = ok + entry["ok"], failed + (not entry["ok"])
+                ctx.progress(finished, total, progress_message(finished, total, label))
+
+        def partly(done_in_round: float) -> None:  # a local model's batch on its way: the bar moves meanwhile
+            with lock:
+                ctx.progress(max(finished, round_start + done_in_round), total,
+                             progress_message(finished, total, label))
+
+        extra = {"on_progress": partly} if isinstance(backend, LocalBackend) else {}
+        backend.complete_many([item["messages"] for item in chunk], params, on_result=record,
+                              cancelled=lambda: ctx.cancelled, **extra)
+        log.append([])  # fsync the round
+        ctx.progress(finished, total, progress_message(finished, total, label), force=True)
+        round_ok, round_failed = ok - before[0], failed - before[1]
+        ctx.log(f"{finished:,} / {total:,} {label} done; this round {round_ok} ok, {round_failed} failed"
+                + (" (kept as failed)" if round_failed else "") + f"; {time.time() - started:.0f}s so far")
         ctx.check_cancelled()
     records = log.done()
     return {"total": total, "ok": sum(1 for r in records.values() if r["ok"]),

@@ -1,8 +1,10 @@
 """Streaming a local model's answer as text pieces that never carry part of a character.
 
 A byte-level tokenizer spends up to four tokens on one Chinese character; decoding the first of them alone gives
-U+FFFD. `TextDeltas` decodes all the ids generated so far and hands out only the new text up to the last whole
-character, holding back an incomplete one until the next token completes it (incremental detokenization).
+U+FFFD. `TextDeltas` hands out only the new text up to the last whole character, holding back an incomplete one
+until the next token completes it (incremental detokenization). It decodes a short window, not the whole answer:
+from the tokens of the last piece it emitted (their context: a SentencePiece word's leading space) to the newest,
+so the work per token stays the same however long the answer grows (vLLM's `detokenize_incrementally`).
 `TokenStreamer` is that as a transformers streamer for `generate(streamer=...)`, read from another thread:
 
     streamer = TokenStreamer(tokenizer)              # generate(..., streamer=streamer) runs in a thread
@@ -24,28 +26,37 @@ _END = object()
 
 
 class TextDeltas:
-    """New text per added token ids, never ending inside a character."""
+    """New text per added token ids, never ending inside a character.
+
+    `ids[prefix:read]` decode to `prefix_text`, text already emitted; `ids[read:]` are the ids since, of which the
+    first `held` characters (decoded after `prefix_text`) are emitted too. Both offsets move on once the window's
+    text ends in a whole character, so `prefix` always starts a character and the window stays a few tokens."""
 
     def __init__(self, tokenizer):
-        self.tokenizer, self.ids, self.sent = tokenizer, [], ""
+        self.tokenizer, self.ids = tokenizer, []
+        self.prefix, self.read, self.prefix_text, self.held = 0, 0, "", 0
 
     def add(self, ids) -> str:
         """The text the new ids complete ("" while they only start a character)."""
         self.ids.extend(int(i) for i in ids)
-        whole = without_cut_character(self._text())
-        if len(whole) <= len(self.sent):
-            return ""
-        # text already sent stays a prefix (a whole character decodes the same whatever follows it)
-        delta, self.sent = whole[len(self.sent):], whole
+        text = self._decode(self.prefix)
+        # text already emitted stays a prefix (a whole character decodes the same whatever follows it)
+        sent = len(self.prefix_text) + self.held
+        delta = without_cut_character(text)[sent:]
+        if text.endswith("\ufffd"):
+            self.held += len(delta)
+        else:
+            self.prefix, self.read = self.read, len(self.ids)
+            self.prefix_text, self.held = self._decode(self.prefix), 0
         return delta
 
     def rest(self, cut: bool) -> str:
         """The text held back at the end: kept if the model ended there, dropped if the length limit cut it."""
-        text = self._text()
-        return (without_cut_character(text) if cut else text)[len(self.sent):]
+        text = self._decode(self.prefix)
+        return (without_cut_character(text) if cut else text)[len(self.prefix_text) + self.held:]
 
-    def _text(self) -> str:
-        return self.tokenizer.decode(self.ids, skip_special_tokens=True)
+    def _decode(self, start: int) -> str:
+        return self.tokenizer.decode(self.ids[start:], skip_special_tokens=True)
 
 
 class TokenStreamer(BaseStreamer):

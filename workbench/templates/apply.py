@@ -10,13 +10,15 @@ import hashlib
 from collections.abc import Callable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..records import ROW_ID
 from .library import get_template
 from .model import Template
-from .render import TemplateError, missing_error, render, template_name, variables_of
+from .render import EmptyValueError, TemplateError, empty_error, missing_error, render, template_name, variables_of
 
 PROGRESS_ROWS = 10_000
+EMPTY_ROWS_LISTED = 5  # row ids named in an "is empty" problem (the count says how many there are)
 # A variable whose name is not a column often means one of these (first match wins).
 ALIASES = {
     "text": ("text", "input", "content", "review", "instruction", "prompt"),
@@ -130,9 +132,61 @@ def check_mapping(template: Template | str, columns: list[str], mapping: dict | 
         raise missing_error(name, text, missing)
 
 
+def required_variables(template: Template | str) -> list[str]:
+    """The variables without a default: rendered empty, they leave a hole in every prompt."""
+    text = template.text if isinstance(template, Template) else template
+    defaults = template.defaults() if isinstance(template, Template) else {}
+    return [name for name in variables_of(text, template_name(template)) if name not in defaults]
+
+
+def _blank(column) -> pa.Array:
+    """True where a cell gives no text: null, blank (whitespace only) text, an empty list."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        blank = pc.equal(pc.utf8_trim_whitespace(column), "")
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        blank = pc.equal(pc.list_value_length(column), 0)
+    else:
+        return pc.is_null(column)
+    return pc.or_kleene(pc.is_null(column), pc.fill_null(blank, True))
+
+
+def empty_values(table: pa.Table, template: Template | str, mapping: dict | None = None,
+                 constants: dict | None = None) -> list[EmptyValueError]:
+    """One located problem per required variable that is empty in some rows of `table` (how many, which first):
+    jinja2 renders an empty value without complaint, so a wrong column would go unnoticed in every prompt."""
+    mapping = resolve_mapping(template, table.column_names, mapping, constants)
+    text = template.text if isinstance(template, Template) else template
+    ids = table.column(ROW_ID) if ROW_ID in table.column_names else pa.array(range(table.num_rows))
+    problems = []
+    for name in required_variables(template):
+        column = mapping.get(name)
+        if column in table.column_names:
+            blank = _blank(table.column(column))
+            count = pc.sum(blank).as_py() or 0
+            rows = pc.filter(ids, blank).slice(0, EMPTY_ROWS_LISTED).to_pylist() if count else []
+        elif name in (constants or {}) and not str(constants[name] or "").strip():
+            column, count, rows = None, table.num_rows, ids.slice(0, EMPTY_ROWS_LISTED).to_pylist()
+        else:
+            continue  # no value at all is check_mapping's "has no value"; a fixed text with text is fine
+        if count:
+            problems.append(empty_error(template_name(template), text, name, column, count, table.num_rows, rows))
+    return problems
+
+
+def version_empty_values(ws, version, template: Template | str, mapping: dict | None = None,
+                         constants: dict | None = None) -> list[EmptyValueError]:
+    """`empty_values` over a whole dataset version, reading only the columns the template uses."""
+    used = set(resolve_mapping(template, version.columns, mapping, constants).values())
+    columns = [c for c in version.columns if c in used or c == ROW_ID]
+    return empty_values(ws.read(version, columns=columns), template, mapping, constants)
+
+
 def check_apply(ws, version, template: Template, target_field: str, mapping: dict | None = None,
-                constants: dict | None = None, overwrite: bool = False) -> str:
-    """Raise the user errors an apply would hit (bad target, text in the way, missing variables); returns the target."""
+                constants: dict | None = None, overwrite: bool = False, allow_empty: bool = False) -> str:
+    """Raise the user errors an apply would hit (bad target, text in the way, missing variables, a required
+    variable empty in some rows unless `allow_empty`); returns the target."""
     target = str(target_field or "").strip()
     if not target or target.startswith("_"):
         raise ValueError(f"'{target}' cannot be written: pick a field such as instruction, system or input / "
@@ -144,16 +198,23 @@ def check_apply(ws, version, template: Template, target_field: str, mapping: dic
             raise ValueError(f"Column '{target}' already has text in {filled} rows; turn on overwrite (--overwrite) to "
                              f"replace it / “{target}”列已有 {filled} 行有内容；如需替换请选择覆盖（--overwrite）")
     check_mapping(template, version.columns, resolve_mapping(template, version.columns, mapping, constants), constants)
+    if not allow_empty:
+        empty = version_empty_values(ws, version, template, mapping, constants)
+        if empty:
+            raise empty[0]
     return target
 
 
 def apply_template(ws, version, template_ref: str | Template, target_field: str, mapping: dict | None = None,
                    constants: dict | None = None, overwrite: bool = False,
-                   progress: Callable[[int, int], None] | None = None):
-    """Render the template on every row into `target_field`; commits a new version (op "template")."""
+                   progress: Callable[[int, int], None] | None = None, allow_empty: bool = False):
+    """Render the template on every row into `target_field`; commits a new version (op "template").
+    A required variable empty in some rows is refused (EmptyValueError) unless `allow_empty`; the version then
+    records how many rows each such variable left empty."""
     template = template_ref if isinstance(template_ref, Template) else get_template(ws, template_ref)
-    target = check_apply(ws, version, template, target_field, mapping, constants, overwrite)
+    target = check_apply(ws, version, template, target_field, mapping, constants, overwrite, allow_empty)
     table = ws.read(version)
+    empty = {e.variable: e.count for e in empty_values(table, template, mapping, constants)} if allow_empty else {}
     mapping = resolve_mapping(template, table.column_names, mapping, constants)
     column = render_column(table, template, mapping, constants, progress)
     if target in table.column_names:
@@ -162,4 +223,6 @@ def apply_template(ws, version, template_ref: str | Template, target_field: str,
         table = table.append_column(pa.field(target, pa.string()), column)
     params = {"template": template.ref, "template_sha256": hashlib.sha256(template.text.encode()).hexdigest()[:16],
               "target": target, "mapping": mapping, "constants": dict(constants or {}), "overwrite": bool(overwrite)}
+    if empty:
+        params["empty"] = empty  # applied on purpose with these required values empty: variable -> rows
     return ws.commit_version(version.dataset_id, table, version.number, "template", params)

@@ -25,6 +25,8 @@ def register(verbs) -> None:
     a.add_argument("--map", action="append", default=[], metavar="VARIABLE=COLUMN")
     a.add_argument("--set", action="append", default=[], metavar="VARIABLE=TEXT", help="fixed text for a variable")
     a.add_argument("--overwrite", action="store_true", help="replace text already in the target field")
+    a.add_argument("--allow-empty", action="store_true",
+                   help="apply even where a required variable's value is empty (refused otherwise, with the rows)")
     a.set_defaults(handler=_apply)
     a = actions.add_parser("create", help="a new template of yours from a text file (version 1)")
     a.add_argument("name"), a.add_argument("--text-file", required=True)
@@ -108,7 +110,8 @@ def _render(args, ws) -> int:
 
 @_guarded
 def _apply(args, ws) -> int:
-    from . import apply_template, get_template, resolve_mapping
+    from ..i18n import t
+    from . import EmptyValueError, apply_template, get_template, resolve_mapping
 
     version = ws.resolve(args.dataset)
     template = get_template(ws, args.template)
@@ -116,7 +119,12 @@ def _apply(args, ws) -> int:
     # As on the Templates page: a variable takes the column of the same name unless --map or --set says
     # otherwise (an empty mapping would leave every variable without a value).
     mapping = resolve_mapping(template, version.columns, None, constants) | _pairs(args.map, "--map")
-    new = apply_template(ws, version, template, args.target, mapping, constants, overwrite=args.overwrite)
+    try:
+        new = apply_template(ws, version, template, args.target, mapping, constants, overwrite=args.overwrite,
+                             allow_empty=args.allow_empty)
+    except EmptyValueError as error:
+        print(f"error: {error.located(args.lang)}\n{t('templates.empty_cli', args.lang)}", file=sys.stderr)
+        return EXIT_USER_ERROR
     print(f"applied {template.ref} to {version.ref} -> {new.ref} ({new.rows} rows, field {args.target})")
     return 0
 

@@ -23,16 +23,17 @@ def apply_template_job(ctx, params: dict) -> dict:
         ctx.progress(done, total, f"{done:,} / {total:,} rows")
 
     new = apply_template(ctx.ws, version, params["template"], params["target"], params.get("mapping"),
-                         params.get("constants"), params.get("overwrite", False), progress=progress)
+                         params.get("constants"), params.get("overwrite", False), progress=progress,
+                         allow_empty=params.get("allow_empty", False))
     return {"version": new.ref, "rows": new.rows}
 
 
 def start_apply_job(ws, version, template: Template | str, target: str, mapping: dict | None = None,
-                    constants: dict | None = None, overwrite: bool = False) -> str:
+                    constants: dict | None = None, overwrite: bool = False, allow_empty: bool = False) -> str:
     """Check what can be checked now (errors raise here, not in the job), start it; returns its id."""
     template = template if isinstance(template, Template) else get_template(ws, template)
-    target = check_apply(ws, version, template, target, mapping, constants, overwrite)
+    target = check_apply(ws, version, template, target, mapping, constants, overwrite, allow_empty)
     ref = template.ref
     params = {"dataset_id": version.dataset_id, "version": version.number, "template": ref, "target": target,
-              "mapping": mapping, "constants": constants or {}, "overwrite": overwrite}
+              "mapping": mapping, "constants": constants or {}, "overwrite": overwrite, "allow_empty": allow_empty}
     return start(ws, "apply_template", params, f"{ref} → {version.ref} ({target})")

@@ -176,6 +176,32 @@ def missing_error(name: str, text: str, missing: list[str]) -> TemplateError:
         f"变量“{missing[0]}”没有值（缺少：{listed}）；请把它映射到某一列或填写固定值", line, missing[0])
 
 
+class EmptyValueError(TemplateError):
+    """A required variable whose value is empty in some rows: how many of how many, and the first row ids."""
+
+    def __init__(self, template: str, line: int | None, variable: str, column: str | None, count: int, total: int,
+                 rows: tuple):
+        self.column, self.count, self.total, self.rows = column, count, total, tuple(rows)
+        shown = ", ".join(str(r) for r in self.rows) + (", …" if count > len(self.rows) else "")
+        shown_zh = "、".join(str(r) for r in self.rows) + ("……" if count > len(self.rows) else "")
+        source_en = f"column '{column}'" if column else "its fixed text"
+        source_zh = f"列“{column}”" if column else "固定文本"
+        super().__init__(
+            "empty", template,
+            f"required variable '{variable}' ({source_en}) is empty in {count:,} of {total:,} rows (row _id "
+            f"{shown}); map it to a column that has text or give it a fixed text",
+            f"必填变量“{variable}”（{source_zh}）在 {total:,} 行中有 {count:,} 行为空（数据行 _id {shown_zh}）；"
+            f"请映射到有内容的列，或填写固定文本", line, variable)
+
+    def at_row(self, row_id: int) -> TemplateError:
+        return self
+
+
+def empty_error(name: str, text: str, variable: str, column: str | None, count: int, total: int,
+                rows) -> EmptyValueError:
+    return EmptyValueError(name, _first_lines(text).get(variable, (None,))[0], variable, column, count, total, rows)
+
+
 def _first_lines(text: str) -> dict[str, tuple[int, int]]:
     """Where each name first appears: {name: (line, order)}; attribute names after '.' are skipped."""
     found, previous = {}, None

@@ -47,4 +47,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "templates.new_text": ("Text (jinja2): {value} inserts a value, {optional} marks an optional part",
                            "正文（jinja2）：{value} 插入变量的值，{optional} 表示可选部分"),
     "templates.no_text": ("Write the template text first.", "请先填写模板正文。"),
+    "templates.allow_empty": ("Apply anyway, with the empty values listed above", "仍然应用（上面列出的值保持为空）"),
+    "templates.empty_cli": ("Map the variable to a column that has text (--map VARIABLE=COLUMN) or give it a fixed "
+                            "text (--set VARIABLE=TEXT); to apply anyway, pass --allow-empty.",
+                            "请把变量映射到有内容的列（--map 变量=列），或填写固定文本（--set 变量=文本）；"
+                            "如仍要应用，请加上 --allow-empty。"),
 }

@@ -117,14 +117,14 @@ def follow_run(ws, run_id: str, job_id: str, total: int, lang: str, poll: float 
     from .. import jobs
     from .runs import get_run, read_metrics
 
-    folder, seen = get_run(ws, run_id).folder, {"rows": 0, "first": None}
+    folder, seen = get_run(ws, run_id).folder, {"rows": 0}
 
-    def show_new_rows(_info) -> None:
+    def show_new_rows(info) -> None:
         rows = read_metrics(folder)
         for row in rows[min(seen["rows"], len(rows)):]:
             if "loss" in row:
-                seen["first"] = seen["first"] or row
-                print(step_line(row, seen["first"], total, lang), flush=True)
+                steps = int(info.total or total)
+                print(step_line(row, steps, info.eta_at(row["step"], row["time"], steps), lang), flush=True)
             elif "eval_loss" in row:
                 print(t("train.cli.eval", lang, step=row["step"], loss=figure(row["eval_loss"])), flush=True)
         seen["rows"] = len(rows)
@@ -138,16 +138,11 @@ def follow_run(ws, run_id: str, job_id: str, total: int, lang: str, poll: float 
     return _outcome(get_run(ws, run_id), info, lang)
 
 
-def step_line(row: dict, first: dict, total: int, lang: str) -> str:
-    """One metric row in the user's words; the ETA from wall time per step since the first row followed (eval and
-    checkpoints included), or from the step's own time at the first row."""
-    step = row["step"]
-    if step > first["step"]:
-        per_step = (row["time"] - first["time"]) / (step - first["step"])
-    else:
-        per_step = row.get("seconds", 0.0) / max(step, 1)
-    return t("train.cli.step", lang, step=step, total=total, loss=figure(row["loss"]),
-             speed=f"{row.get('tokens_per_s', 0):,.0f}", eta=duration(max(0, total - step) * per_step))
+def step_line(row: dict, total: int, eta_seconds: float | None, lang: str) -> str:
+    """One metric row in the user's words. `eta_seconds`: the job's ETA when the row was written
+    (`JobInfo.eta_at`, the computation the Train page's ETA uses)."""
+    return t("train.cli.step", lang, step=row["step"], total=total, loss=figure(row["loss"]),
+             speed=f"{row.get('tokens_per_s', 0):,.0f}", eta=duration(eta_seconds))
 
 
 def _outcome(run, info, lang: str) -> int:

@@ -194,6 +194,8 @@ class Trainer:
     # --- the loop -------------------------------------------------------------------------------
     @out_of_memory_advice()
     def fit(self) -> dict:
+        if self.ctx is not None and self.main:
+            self.ctx.phase(self.step)  # the ETA from the steps' pace: loading and data preparation are done
         while self.step < self.total_steps:
             if self._cancel_requested():
                 self.save_checkpoint()
