@@ -70,7 +70,7 @@ class VLLMBackend(Backend):
         self.endpoint = endpoint
         self.engine = VLLMEngine(ws, endpoint.model)
 
-    def complete_many(self, requests, params=None, on_result=None, cancelled=None) -> list:
+    def complete_many(self, requests, params=None, on_result=None, cancelled=None, on_progress=None) -> list:
         from vllm import SamplingParams
 
         sampling = SamplingParams(temperature=params.temperature, top_p=params.top_p, seed=params.seed,

@@ -35,7 +35,10 @@ class Backend:
 
     def complete_many(self, requests: Sequence[Messages], params: GenerationParams = GenerationParams(),
                       on_result: Callable[[int, Result], None] | None = None,
-                      cancelled: Callable[[], bool] | None = None) -> list[Result]:
+                      cancelled: Callable[[], bool] | None = None,
+                      on_progress: Callable[[float], None] | None = None) -> list[Result]:
+        """Every request's Completion or LLMError, in request order; `on_result(index, result)` as each finishes,
+        `on_progress(done)` for a backend that finishes many at once (how far the call is meanwhile)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -74,7 +77,9 @@ class OpenAIBackend(Backend):
                 self._sleep(self._delay(attempt, getattr(error, "retry_after", None)))
         raise LLMError(last.kind, last.detail, attempts=attempt)
 
-    def complete_many(self, requests, params=GenerationParams(), on_result=None, cancelled=None) -> list[Result]:
+    def complete_many(self, requests, params=GenerationParams(), on_result=None, cancelled=None,
+                      on_progress=None) -> list[Result]:
+        # on_progress unused: each request finishes on its own, and on_result already says so
         results: list[Result | None] = [None] * len(requests)
         lock = threading.Lock()
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import orjson
 
-from .backends import LocalBackend
 from .types import Completion, GenerationParams, LLMError
 
 
@@ -110,9 +109,8 @@ def run_batch(ctx, backend, items: list[dict], params: GenerationParams, log: Re
                 ctx.progress(max(finished, round_start + done_in_round), total,
                              progress_message(finished, total, label))
 
-        extra = {"on_progress": partly} if isinstance(backend, LocalBackend) else {}
         backend.complete_many([item["messages"] for item in chunk], params, on_result=record,
-                              cancelled=lambda: ctx.cancelled, **extra)
+                              cancelled=lambda: ctx.cancelled, on_progress=partly)
         log.append([])  # fsync the round
         ctx.progress(finished, total, progress_message(finished, total, label), force=True)
         round_ok, round_failed = ok - before[0], failed - before[1]
